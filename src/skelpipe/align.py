@@ -1,0 +1,114 @@
+"""Sequence alignment: translation (CTR-GCN ``seq_translation``), InfoGCN's ground alignment
+(``utils.align_skeleton``) and second-actor padding (``align_frames``), on one sample at a time.
+
+Shapes: a sample is ``(T, M, V, 3)`` float32 (M = 2 for NTU); ``n_actors`` tells how many person
+slots the denoiser filled (the reference's 75 or 150 columns).
+
+Reference-mode quirks reproduced (``mode: reference``) and corrected (``mode: fixed``):
+
+* ``ground_mirror``: InfoGCN's rotation ``R = [v2 | v2 x v1 | v1]`` has det -1 (a mirror); fixed mode
+  uses ``[v2 | v1 x v2 | v1]``, a proper rotation.
+* ``ground_first_present``: InfoGCN reads each person's frame 0 only, so a person absent in frame 0
+  becomes all zeros; fixed mode uses the person's first present frame.
+* ``missing_all_zero``: absence is ``row.sum() == 0`` in the reference, an all-zero row when fixed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from skelpipe.params import AlignParams
+from skelpipe.skeleton import Layout
+
+
+def absent_frames(joints: np.ndarray, person: int, reference: bool) -> np.ndarray:
+    """(T,) bool: frames where ``person`` has no data (reference: its values sum to 0)."""
+    flat = joints[:, person].reshape(joints.shape[0], -1)  # (T, V*3)
+    if reference:
+        return flat.sum(axis=1) == 0
+    return ~np.any(flat != 0, axis=1)
+
+
+def center_on_joint(joints: np.ndarray, n_actors: int, joint: int, reference: bool) -> np.ndarray:
+    """Subtract actor 1's ``joint`` in its first present frame from every joint of every frame.
+
+    Frames where an actor was absent are re-zeroed afterwards (as ``seq_translation`` does for
+    two-actor samples). Arithmetic stays float32, so the result is bit-identical to the reference.
+    """
+    out = joints.copy()
+    present = np.flatnonzero(np.any(joints[:, 0].reshape(joints.shape[0], -1) != 0, axis=1))
+    if present.size == 0:
+        return out
+    origin = joints[present[0], 0, joint].copy()  # (3,) float32
+    absent = [absent_frames(joints, p, reference) for p in range(n_actors)]
+    out[:, :n_actors] -= origin
+    if n_actors > 1:
+        for p in range(n_actors):
+            out[absent[p], p] = 0
+    return out
+
+
+def pad_second_actor(joints: np.ndarray, n_actors: int, how: str) -> np.ndarray:
+    """Fill the empty second slot of a one-actor sample: ``zeros`` (NTU60) or ``copy`` (NTU120)."""
+    if n_actors >= joints.shape[1] or how == "zeros":
+        return joints
+    out = joints.copy()
+    out[:, n_actors:] = joints[:, :1]
+    return out
+
+
+def ground_rotation(frame: np.ndarray, layout: Layout, mirror: bool) -> np.ndarray | None:
+    """Rotation whose columns are the body's lateral, frontal and up axes, from one frame (V, 3).
+
+    Returns None when the spine has zero length (the reference then leaves the person all zeros).
+    """
+    base, top = layout.spine_up
+    right, left = layout.hip_line
+    v1 = frame[top].astype(np.float64) - frame[base]
+    n1 = np.linalg.norm(v1)
+    if n1 <= 0.0:
+        return None
+    v1 /= n1
+    hips = frame[left].astype(np.float64) - frame[right]
+    v2 = hips - np.dot(v1, hips) * v1
+    v2 /= np.linalg.norm(v2)
+    v3 = np.cross(v2, v1) if mirror else np.cross(v1, v2)
+    v3 /= np.linalg.norm(v3)
+    return np.stack([v2, v3, v1], axis=1)  # (3, 3) columns
+
+
+def align_to_ground(joints: np.ndarray, layout: Layout, reference: bool) -> np.ndarray:
+    """InfoGCN ``align_skeleton``: rotate each person by the inverse of its own body frame.
+
+    Reference mode uses frame 0 and the mirrored frame; a person whose frame-0 spine is degenerate
+    becomes zeros. Fixed mode uses the person's first present frame and a proper rotation.
+    """
+    out = np.zeros_like(joints)
+    for p in range(joints.shape[1]):
+        person = joints[:, p]  # (T, V, 3)
+        if reference:
+            t0 = 0
+        else:
+            present = np.flatnonzero(np.any(person.reshape(person.shape[0], -1) != 0, axis=1))
+            if present.size == 0:
+                continue
+            t0 = int(present[0])
+        rot = ground_rotation(person[t0], layout, mirror=reference)
+        if rot is None:
+            if not reference:
+                out[:, p] = person
+            continue
+        out[:, p] = (person.astype(np.float64) @ np.linalg.inv(rot).T).astype(np.float32)
+    return out
+
+
+def align_sample(joints: np.ndarray, n_actors: int, params: AlignParams, layout: Layout) -> np.ndarray:
+    """Apply the align stage to one sample ``(T, M, V, 3)``; returns a new array."""
+    ref = params.mode == "reference"
+    out = joints
+    if params.center:
+        out = center_on_joint(out, n_actors, layout.center, ref)
+    out = pad_second_actor(out, n_actors, params.pad_second_actor)
+    if params.ground:
+        out = align_to_ground(out, layout, ref)
+    return out

@@ -1,0 +1,144 @@
+"""Typed, frozen views of the ``params.yaml`` sections.
+
+Stages read YAML themselves (``src/`` never imports yaml) and hand each section, a plain mapping,
+to :func:`from_mapping`, which rejects unknown and missing keys with a message naming the key.
+Every field is commented with what it does and, for the reference thresholds, where the value
+comes from.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+
+T = TypeVar("T")
+
+
+class ParamsError(ValueError):
+    """A params section that does not match its dataclass."""
+
+
+def from_mapping(cls: type[T], mapping: Mapping[str, Any] | None, section: str) -> T:
+    """Build the frozen dataclass ``cls`` from ``mapping``.
+
+    Raises:
+        ParamsError: on an unknown key, a missing key, or a value of the wrong type.
+    """
+    if not isinstance(mapping, Mapping):
+        raise ParamsError(f"params section {section!r} is missing or not a mapping")
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(mapping) - set(fields))
+    if unknown:
+        raise ParamsError(f"unknown key {section}.{unknown[0]} (known: {', '.join(fields)})")
+    hints = typing.get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for name, field in fields.items():
+        key = f"{section}.{name}"
+        if name not in mapping:
+            has_default = field.default is not dataclasses.MISSING
+            if has_default or field.default_factory is not dataclasses.MISSING:
+                continue
+            raise ParamsError(f"missing key {key}")
+        values[name] = _coerce(mapping[name], hints[name], key)
+    return cls(**values)
+
+
+def _coerce(value: Any, hint: Any, key: str) -> Any:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if dataclasses.is_dataclass(hint):
+        return from_mapping(hint, value, key)  # type: ignore[arg-type]
+    if origin is Literal:
+        if value not in args:
+            raise ParamsError(f"{key} must be one of {list(args)}, got {value!r}")
+        return value
+    if origin in (types.UnionType, typing.Union):
+        for arg in args:
+            if arg is type(None) and value is None:
+                return None
+        for arg in args:
+            if arg is not type(None):
+                try:
+                    return _coerce(value, arg, key)
+                except ParamsError:
+                    continue
+        raise ParamsError(f"{key}: {value!r} does not match {hint}")
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            raise ParamsError(f"{key} must be a list, got {value!r}")
+        inner = args[0] if args else Any
+        return tuple(_coerce(v, inner, f"{key}[{i}]") for i, v in enumerate(value))
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ParamsError(f"{key} must be a number, got {value!r}")
+        return float(value)
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ParamsError(f"{key} must be an integer, got {value!r}")
+        return value
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ParamsError(f"{key} must be true or false, got {value!r}")
+        return value
+    if hint is str:
+        if not isinstance(value, str):
+            raise ParamsError(f"{key} must be a string, got {value!r}")
+        return value
+    return value
+
+
+OnError = Literal["skip", "fail"]
+
+
+@dataclass(frozen=True)
+class ParseParams:
+    """Section ``parse``: raw files -> HDF5 with every field."""
+
+    workers: int  # processes; 0 = one per core
+    on_error: OnError  # skip: record bad files and go on; fail: stop at the first bad file
+    missing_list: str  # optional file of sample names to leave out (the official list); "" = none
+    chunk_records: int  # HDF5 chunk length along the body-record axis
+
+
+@dataclass(frozen=True)
+class DenoiseParams:
+    """Section ``denoise``: the SGN / CTR-GCN body rules (get_raw_denoised_data.py)."""
+
+    mode: Literal["reference", "fixed"]  # reference: bit-exact, quirks included; fixed: corrected
+    length_threshold: int  # noise_len_thres = 11: drop a body seen in <= 11 frames
+    spread_ratio: float  # noise_spr_thres1 = 0.8: frame valid if x-spread <= 0.8 * y-spread
+    spread_drop_ratio: float  # noise_spr_thres2 = 0.69754: drop if invalid-frame ratio >= this
+    on_error: OnError  # a sample whose every body is filtered out: skip (record) or fail
+    workers: int  # processes; 0 = one per core
+
+
+@dataclass(frozen=True)
+class AlignParams:
+    """Section ``align``: translation, optional ground alignment, second-actor padding."""
+
+    mode: Literal["reference", "fixed"]  # fixed: rotation without InfoGCN's mirror, etc.
+    center: bool  # translate to actor-1 SpineMid of its first present frame (seq_translation)
+    ground: bool  # InfoGCN create_aligned_dataset: spine up, hips along x, per person
+    pad_second_actor: Literal["zeros", "copy"]  # NTU60 reference: zeros; NTU120 reference: copy
+
+
+@dataclass(frozen=True)
+class ValidationParams:
+    fraction: float  # share of the training samples moved to the validation fold
+    seed: int  # subjects are drawn with this seed
+    group_by: Literal["subject"]  # whole subjects go to validation, never half of one
+
+
+@dataclass(frozen=True)
+class ShardParams:
+    """Section ``shard``: the zarr v3 store."""
+
+    dataset: Literal["ntu60", "ntu120", "nw_ucla"]  # class list and benchmarks to index
+    shard_frames: int  # frames per shard (one file each); a sample never straddles two
+    chunk_frames: int  # frames per inner chunk (the unit of a partial read)
+    compression_level: int  # zstd level for the joints
+    validation: ValidationParams
