@@ -6,7 +6,8 @@ slots the denoiser filled (the reference's 75 or 150 columns).
 
 Reference-mode quirks reproduced (``mode: reference``) and corrected (``mode: fixed``):
 
-* ``ground_mirror``: InfoGCN's rotation ``R = [v2 | v2 x v1 | v1]`` has det -1 (a mirror); fixed mode
+* ``ground_mirror``: InfoGCN's rotation ``R = [v2 | v2 x v1 | v1]`` has det -1 (a
+  mirror); fixed mode
   uses ``[v2 | v1 x v2 | v1]``, a proper rotation.
 * ``ground_first_present``: InfoGCN reads each person's frame 0 only, so a person absent in frame 0
   becomes all zeros; fixed mode uses the person's first present frame.
@@ -102,7 +103,9 @@ def align_to_ground(joints: np.ndarray, layout: Layout, reference: bool) -> np.n
     return out
 
 
-def align_sample(joints: np.ndarray, n_actors: int, params: AlignParams, layout: Layout) -> np.ndarray:
+def align_sample(
+    joints: np.ndarray, n_actors: int, params: AlignParams, layout: Layout
+) -> np.ndarray:
     """Apply the align stage to one sample ``(T, M, V, 3)``; returns a new array."""
     ref = params.mode == "reference"
     out = joints

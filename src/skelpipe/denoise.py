@@ -135,8 +135,9 @@ def denoise_sample(
             b.frames, b.xyz = b.frames[keep], b.xyz[keep]
     out = Denoised(np.zeros(0), 1, counts=_zero_counts())
     if len(bodies) == 1:
-        out.decisions.append((name, str(bodies[0].body_id), "single_body", len(bodies[0].frames),
-                              "actor1"))  # fmt: skip
+        out.decisions.append(
+            (name, str(bodies[0].body_id), "single_body", len(bodies[0].frames), "actor1")
+        )
         out.joints = _place_one(bodies[0], n_frames, ref)
         out.counts["n_single_body"] = 1
         return out
@@ -146,8 +147,9 @@ def denoise_sample(
     survivors = _filter_bodies(name, bodies, params, out)
     if len(survivors) == 1:
         out.joints = _place_one(survivors[0], n_frames, ref)
-        out.decisions.append((name, str(survivors[0].body_id), "assign", survivors[0].motion,
-                              "actor1"))  # fmt: skip
+        out.decisions.append(
+            (name, str(survivors[0].body_id), "assign", survivors[0].motion, "actor1")
+        )
     else:
         out.joints = _place_two(name, survivors, n_frames, ref, out)
         out.n_actors = 2
@@ -160,14 +162,21 @@ def denoise_sample(
 
 def _zero_counts() -> dict[str, int]:
     keys = (
-        "n_single_body", "n_multi_body", "n_bodies_dropped_length", "n_bodies_dropped_spread",
-        "n_bodies_dropped_overlap", "n_frames_removed_missing", "n_two_person_action_one_actor",
+        "n_single_body",
+        "n_multi_body",
+        "n_bodies_dropped_length",
+        "n_bodies_dropped_spread",
+        "n_bodies_dropped_overlap",
+        "n_frames_removed_missing",
+        "n_two_person_action_one_actor",
         "n_one_person_action_two_actors",
-    )  # fmt: skip
+    )
     return dict.fromkeys(keys, 0)
 
 
-def _filter_bodies(name: str, bodies: list[Body], params: DenoiseParams, out: Denoised) -> list[Body]:
+def _filter_bodies(
+    name: str, bodies: list[Body], params: DenoiseParams, out: Denoised
+) -> list[Body]:
     """Length rule, then spread rule (stopping at one body); returns survivors by motion."""
     kept = []
     for b in bodies:
@@ -208,7 +217,9 @@ def _place_one(body: Body, n_frames: int, ref: bool) -> np.ndarray:
     return joints
 
 
-def _place_two(name: str, bodies: list[Body], n_frames: int, ref: bool, out: Denoised) -> np.ndarray:
+def _place_two(
+    name: str, bodies: list[Body], n_frames: int, ref: bool, out: Denoised
+) -> np.ndarray:
     joints = np.zeros((n_frames, 2, 25, 3), dtype=np.float32)
     actor1 = bodies[0]
     s1, e1 = actor1.interval(ref)
@@ -254,7 +265,9 @@ def _check_actor_count(action: int, out: Denoised, ref: bool, name: str) -> None
         out.counts["n_one_person_action_two_actors"] += 1
 
 
-def _remove_missing_frames(joints: np.ndarray, n_actors: int, ref: bool, out: Denoised) -> np.ndarray:
+def _remove_missing_frames(
+    joints: np.ndarray, n_actors: int, ref: bool, out: Denoised
+) -> np.ndarray:
     """Drop frames with no data: reference ``row.sum() == 0`` (float32, over 75 or 150 values)."""
     flat = joints.reshape(joints.shape[0], -1)  # (T, 150)
     if ref:

@@ -113,7 +113,6 @@ class DenoiseParams:
     spread_ratio: float  # noise_spr_thres1 = 0.8: frame valid if x-spread <= 0.8 * y-spread
     spread_drop_ratio: float  # noise_spr_thres2 = 0.69754: drop if invalid-frame ratio >= this
     on_error: OnError  # a sample whose every body is filtered out: skip (record) or fail
-    workers: int  # processes; 0 = one per core
 
 
 @dataclass(frozen=True)

@@ -49,10 +49,10 @@ class SampleId:
     @classmethod
     def from_ntu_name(cls, name: str) -> SampleId:
         """Parse an NTU name only; NW-UCLA names are rejected."""
-        sid = cls.from_name(name)
-        if sid.dataset != "ntu":
+        m = _NTU_RE.match(name)
+        if not m:
             raise SampleNameError(f"{name!r} is not an NTU sample name (SsssCcccPpppRrrrAaaa)")
-        return sid
+        return cls.from_name(name)
 
     @property
     def name(self) -> str:

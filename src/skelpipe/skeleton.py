@@ -2,7 +2,8 @@
 
 Two layouts are defined:
 
-* ``NTU25`` -- Kinect v2, 25 joints, up to 2 persons (NTU RGB+D 60/120). Joint order and names follow
+* ``NTU25`` -- Kinect v2, 25 joints, up to 2 persons (NTU RGB+D 60/120). Joint order and
+  names follow
   the NTU paper (Shahroudy et al., CVPR 2016); the bone pairs are those of CTR-GCN
   (``feeders/bone_pairs.py``: ``ntu_pairs``), 1-based child -> parent, with the root bone (21, 21).
 * ``UCLA20`` -- Kinect v1, 20 joints, 1 person (Northwestern-UCLA). Bone pairs as in CTR-GCN's
@@ -67,16 +68,59 @@ class Layout:
 NTU25 = Layout(
     name="ntu25",
     joint_names=(
-        "SpineBase", "SpineMid", "Neck", "Head", "ShoulderLeft", "ElbowLeft", "WristLeft",
-        "HandLeft", "ShoulderRight", "ElbowRight", "WristRight", "HandRight", "HipLeft",
-        "KneeLeft", "AnkleLeft", "FootLeft", "HipRight", "KneeRight", "AnkleRight", "FootRight",
-        "SpineShoulder", "HandTipLeft", "ThumbLeft", "HandTipRight", "ThumbRight",
+        "SpineBase",
+        "SpineMid",
+        "Neck",
+        "Head",
+        "ShoulderLeft",
+        "ElbowLeft",
+        "WristLeft",
+        "HandLeft",
+        "ShoulderRight",
+        "ElbowRight",
+        "WristRight",
+        "HandRight",
+        "HipLeft",
+        "KneeLeft",
+        "AnkleLeft",
+        "FootLeft",
+        "HipRight",
+        "KneeRight",
+        "AnkleRight",
+        "FootRight",
+        "SpineShoulder",
+        "HandTipLeft",
+        "ThumbLeft",
+        "HandTipRight",
+        "ThumbRight",
     ),  # fmt: skip
     # CTR-GCN feeders/bone_pairs.py ntu_pairs (1-based, child -> parent).
     bone_pairs=(
-        (1, 2), (2, 21), (3, 21), (4, 3), (5, 21), (6, 5), (7, 6), (8, 7), (9, 21), (10, 9),
-        (11, 10), (12, 11), (13, 1), (14, 13), (15, 14), (16, 15), (17, 1), (18, 17), (19, 18),
-        (20, 19), (22, 23), (21, 21), (23, 8), (24, 25), (25, 12),
+        (1, 2),
+        (2, 21),
+        (3, 21),
+        (4, 3),
+        (5, 21),
+        (6, 5),
+        (7, 6),
+        (8, 7),
+        (9, 21),
+        (10, 9),
+        (11, 10),
+        (12, 11),
+        (13, 1),
+        (14, 13),
+        (15, 14),
+        (16, 15),
+        (17, 1),
+        (18, 17),
+        (19, 18),
+        (20, 19),
+        (22, 23),
+        (21, 21),
+        (23, 8),
+        (24, 25),
+        (25, 12),
     ),  # fmt: skip
     center=1,  # J2 SpineMid: the origin of seq_translation in the reference scripts
     max_persons=2,
@@ -99,14 +143,48 @@ NTU25 = Layout(
 UCLA20 = Layout(
     name="ucla20",
     joint_names=(
-        "HipCenter", "Spine", "ShoulderCenter", "Head", "ShoulderLeft", "ElbowLeft", "WristLeft",
-        "HandLeft", "ShoulderRight", "ElbowRight", "WristRight", "HandRight", "HipLeft",
-        "KneeLeft", "AnkleLeft", "FootLeft", "HipRight", "KneeRight", "AnkleRight", "FootRight",
+        "HipCenter",
+        "Spine",
+        "ShoulderCenter",
+        "Head",
+        "ShoulderLeft",
+        "ElbowLeft",
+        "WristLeft",
+        "HandLeft",
+        "ShoulderRight",
+        "ElbowRight",
+        "WristRight",
+        "HandRight",
+        "HipLeft",
+        "KneeLeft",
+        "AnkleLeft",
+        "FootLeft",
+        "HipRight",
+        "KneeRight",
+        "AnkleRight",
+        "FootRight",
     ),  # fmt: skip
     # CTR-GCN feeders/feeder_ucla.py bone pairs (1-based, child -> parent).
     bone_pairs=(
-        (1, 2), (2, 3), (3, 3), (4, 3), (5, 3), (6, 5), (7, 6), (8, 7), (9, 3), (10, 9),
-        (11, 10), (12, 11), (13, 1), (14, 13), (15, 14), (16, 15), (17, 1), (18, 17), (19, 18),
+        (1, 2),
+        (2, 3),
+        (3, 3),
+        (4, 3),
+        (5, 3),
+        (6, 5),
+        (7, 6),
+        (8, 7),
+        (9, 3),
+        (10, 9),
+        (11, 10),
+        (12, 11),
+        (13, 1),
+        (14, 13),
+        (15, 14),
+        (16, 15),
+        (17, 1),
+        (18, 17),
+        (19, 18),
         (20, 19),
     ),  # fmt: skip
     center=1,  # joint 2 (Spine): CTR-GCN's NW-UCLA feeder centres on it

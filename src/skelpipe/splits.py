@@ -12,9 +12,40 @@ import numpy as np
 
 NTU60_XSUB_TRAIN = (1, 2, 4, 5, 8, 9, 13, 14, 15, 16, 17, 18, 19, 25, 27, 28, 31, 34, 35, 38)
 NTU120_XSUB_TRAIN = NTU60_XSUB_TRAIN + (
-    45, 46, 47, 49, 50, 52, 53, 54, 55, 56, 57, 58, 59, 70, 74, 78, 80, 81, 82, 83, 84, 85, 86,
-    89, 91, 92, 93, 94, 95, 97, 98, 100, 103,
-)  # fmt: skip
+    45,
+    46,
+    47,
+    49,
+    50,
+    52,
+    53,
+    54,
+    55,
+    56,
+    57,
+    58,
+    59,
+    70,
+    74,
+    78,
+    80,
+    81,
+    82,
+    83,
+    84,
+    85,
+    86,
+    89,
+    91,
+    92,
+    93,
+    94,
+    95,
+    97,
+    98,
+    100,
+    103,
+)
 
 
 @dataclass(frozen=True)
@@ -39,16 +70,27 @@ def _rest(train: tuple[int, ...], upto: int) -> tuple[int, ...]:
 BENCHMARKS: dict[str, Benchmark] = {
     b.name: b
     for b in (
-        Benchmark("ntu60_xsub", "subject", NTU60_XSUB_TRAIN, _rest(NTU60_XSUB_TRAIN, 40),
-                  "NTU60_CS.npz"),
+        Benchmark(
+            "ntu60_xsub", "subject", NTU60_XSUB_TRAIN, _rest(NTU60_XSUB_TRAIN, 40), "NTU60_CS.npz"
+        ),
         Benchmark("ntu60_xview", "camera", (2, 3), (1,), "NTU60_CV.npz"),
-        Benchmark("ntu120_xsub", "subject", NTU120_XSUB_TRAIN, _rest(NTU120_XSUB_TRAIN, 106),
-                  "NTU120_CSub.npz"),
-        Benchmark("ntu120_xset", "setup", tuple(range(2, 33, 2)), tuple(range(1, 32, 2)),
-                  "NTU120_CSet.npz"),
+        Benchmark(
+            "ntu120_xsub",
+            "subject",
+            NTU120_XSUB_TRAIN,
+            _rest(NTU120_XSUB_TRAIN, 106),
+            "NTU120_CSub.npz",
+        ),
+        Benchmark(
+            "ntu120_xset",
+            "setup",
+            tuple(range(2, 33, 2)),
+            tuple(range(1, 32, 2)),
+            "NTU120_CSet.npz",
+        ),
         Benchmark("nw_ucla_xview", "camera", (1, 2), (3,), ""),
     )
-}  # fmt: skip
+}
 
 DATASET_BENCHMARKS: dict[str, tuple[str, ...]] = {
     "ntu60": ("ntu60_xsub", "ntu60_xview"),
@@ -69,7 +111,9 @@ def split_indices(values: np.ndarray, ids: tuple[int, ...]) -> np.ndarray:
     return np.concatenate(parts).astype(np.int64)
 
 
-def benchmark_split(bench: Benchmark, columns: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def benchmark_split(
+    bench: Benchmark, columns: dict[str, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
     """(train, test) row indices of ``bench`` over metadata ``columns`` in reference order."""
     values = columns[bench.column]
     return split_indices(values, bench.train_ids), split_indices(values, bench.test_ids)

@@ -2,7 +2,8 @@
 
 Two passes, both linear in the file size:
 
-1. :func:`scan_tokens` splits the bytes into lines and whitespace-separated tokens and converts every
+1. :func:`scan_tokens` splits the bytes into lines and whitespace-separated tokens and converts
+   every
    token to float64. Conversion is exact: a decimal with at most 15 significant digits and a small
    exponent is ``mantissa / 10**k`` (or ``* 10**k``), one correctly rounded IEEE operation on exact
    operands, i.e. the same double Python's ``float()`` returns. Tokens outside that range are
@@ -199,8 +200,16 @@ def walk_structure(line_tok0, vals, n_joints, joint_values):  # pragma: no cover
             return BLANK_LINE, j, 0, 0, empty_i64, empty_i64, empty_i64, empty_i64
     n_used = last + 1
     if line_tok0[1] - line_tok0[0] != 1:
-        return BAD_FRAME_COUNT, 0, line_tok0[1] - line_tok0[0], 0, empty_i64, empty_i64, \
-            empty_i64, empty_i64
+        return (
+            BAD_FRAME_COUNT,
+            0,
+            line_tok0[1] - line_tok0[0],
+            0,
+            empty_i64,
+            empty_i64,
+            empty_i64,
+            empty_i64,
+        )
     fv = vals[line_tok0[0]]
     if not (fv >= 0 and fv == np.floor(fv)):
         return BAD_FRAME_COUNT, 0, -1, 0, empty_i64, empty_i64, empty_i64, empty_i64
@@ -218,8 +227,16 @@ def walk_structure(line_tok0, vals, n_joints, joint_values):  # pragma: no cover
         if i >= n_used:
             return TRUNCATED, i, f, n_frames, empty_i64, empty_i64, empty_i64, empty_i64
         if line_tok0[i + 1] - line_tok0[i] != 1:
-            return BAD_BODY_COUNT, i, line_tok0[i + 1] - line_tok0[i], n_frames, empty_i64, \
-                empty_i64, empty_i64, empty_i64
+            return (
+                BAD_BODY_COUNT,
+                i,
+                line_tok0[i + 1] - line_tok0[i],
+                n_frames,
+                empty_i64,
+                empty_i64,
+                empty_i64,
+                empty_i64,
+            )
         bv = vals[line_tok0[i]]
         if not (bv >= 0 and bv == np.floor(bv)):
             return BAD_BODY_COUNT, i, -1, n_frames, empty_i64, empty_i64, empty_i64, empty_i64
@@ -232,8 +249,16 @@ def walk_structure(line_tok0, vals, n_joints, joint_values):  # pragma: no cover
             nt = line_tok0[i + 1] - line_tok0[i]
             if nt != 10:
                 # most often: the body count at count_line promised more bodies than given
-                return BAD_BODY_LINE, i, count_line, n_frames, empty_i64, empty_i64, \
-                    empty_i64, empty_i64
+                return (
+                    BAD_BODY_LINE,
+                    i,
+                    count_line,
+                    n_frames,
+                    empty_i64,
+                    empty_i64,
+                    empty_i64,
+                    empty_i64,
+                )
             if r >= cap:
                 return TRUNCATED, i, f, n_frames, empty_i64, empty_i64, empty_i64, empty_i64
             rec_frame[r] = f
@@ -242,12 +267,28 @@ def walk_structure(line_tok0, vals, n_joints, joint_values):  # pragma: no cover
             if i >= n_used:
                 return TRUNCATED, i, f, n_frames, empty_i64, empty_i64, empty_i64, empty_i64
             if line_tok0[i + 1] - line_tok0[i] != 1:
-                return BAD_JOINT_COUNT_LINE, i, line_tok0[i + 1] - line_tok0[i], n_frames, \
-                    empty_i64, empty_i64, empty_i64, empty_i64
+                return (
+                    BAD_JOINT_COUNT_LINE,
+                    i,
+                    line_tok0[i + 1] - line_tok0[i],
+                    n_frames,
+                    empty_i64,
+                    empty_i64,
+                    empty_i64,
+                    empty_i64,
+                )
             jv = vals[line_tok0[i]]
             if jv != n_joints:
-                return WRONG_JOINT_COUNT, i, int(jv) if jv == jv else -1, n_frames, empty_i64, \
-                    empty_i64, empty_i64, empty_i64
+                return (
+                    WRONG_JOINT_COUNT,
+                    i,
+                    int(jv) if jv == jv else -1,
+                    n_frames,
+                    empty_i64,
+                    empty_i64,
+                    empty_i64,
+                    empty_i64,
+                )
             i += 1
             rec_joint0[r] = i
             for _j in range(n_joints):
@@ -255,8 +296,16 @@ def walk_structure(line_tok0, vals, n_joints, joint_values):  # pragma: no cover
                     return TRUNCATED, i, f, n_frames, empty_i64, empty_i64, empty_i64, empty_i64
                 nt = line_tok0[i + 1] - line_tok0[i]
                 if nt != joint_values:
-                    return BAD_JOINT_LINE, i, nt, n_frames, empty_i64, empty_i64, empty_i64, \
-                        empty_i64
+                    return (
+                        BAD_JOINT_LINE,
+                        i,
+                        nt,
+                        n_frames,
+                        empty_i64,
+                        empty_i64,
+                        empty_i64,
+                        empty_i64,
+                    )
                 i += 1
             r += 1
         bodies[f] = nb

@@ -26,13 +26,30 @@ from skelpipe.io import _scan
 N_JOINTS = 25
 JOINT_VALUES = 12
 BODY_INFO_FIELDS = (
-    "clipped_edges", "hand_left_confidence", "hand_left_state", "hand_right_confidence",
-    "hand_right_state", "is_restricted", "lean_x", "lean_y", "tracking_state",
-)  # fmt: skip
+    "clipped_edges",
+    "hand_left_confidence",
+    "hand_left_state",
+    "hand_right_confidence",
+    "hand_right_state",
+    "is_restricted",
+    "lean_x",
+    "lean_y",
+    "tracking_state",
+)
 JOINT_FIELDS = (
-    "x", "y", "z", "depth_x", "depth_y", "color_x", "color_y",
-    "orientation_w", "orientation_x", "orientation_y", "orientation_z", "tracking_state",
-)  # fmt: skip
+    "x",
+    "y",
+    "z",
+    "depth_x",
+    "depth_y",
+    "color_x",
+    "color_y",
+    "orientation_w",
+    "orientation_x",
+    "orientation_y",
+    "orientation_z",
+    "tracking_state",
+)
 
 
 class SkeletonFormatError(ValueError):
@@ -76,7 +93,7 @@ def _structure_message(status: int, value: int, n_frames: int) -> str:
     messages = {
         s.EMPTY: "empty file (no frame count)",
         s.BAD_FRAME_COUNT: "expected the frame count (one non-negative integer)",
-        s.FRAME_COUNT_TOO_LARGE: f"frame count larger than the file can hold ({value} lines follow)",
+        s.FRAME_COUNT_TOO_LARGE: f"frame count larger than the file can hold ({value} lines)",
         s.TRUNCATED: f"unexpected end of file in frame {value + 1} of {n_frames} (truncated file)",
         s.BAD_BODY_COUNT: "expected a body count (one non-negative integer)",
         s.BAD_BODY_LINE: (
@@ -140,9 +157,12 @@ def parse_skeleton(data: bytes, name: str, source: str | None = None) -> RawSkel
 
 
 def _check_finite(
-    joints: np.ndarray, body_info: np.ndarray, joint_lines: np.ndarray, info_lines: np.ndarray,
+    joints: np.ndarray,
+    body_info: np.ndarray,
+    joint_lines: np.ndarray,
+    info_lines: np.ndarray,
     source: str,
-) -> None:  # fmt: skip
+) -> None:
     bad_joint = ~np.isfinite(joints).all(axis=2)  # (R, 25)
     if bad_joint.any():
         r, j = np.argwhere(bad_joint)[0]
@@ -168,8 +188,9 @@ def _parse_body_ids(
                 v = -1
             if not 0 <= v < 2**64:
                 raise SkeletonFormatError(
-                    source, int(lines[k]) + 1, f"body ID {tok.decode(errors='replace')!r} "
-                    "is not a 64-bit unsigned integer"
+                    source,
+                    int(lines[k]) + 1,
+                    f"body ID {tok.decode(errors='replace')!r} is not a 64-bit unsigned integer",
                 )
             cache[tok] = v
         ids[k] = v

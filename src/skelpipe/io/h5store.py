@@ -1,0 +1,234 @@
+"""HDF5 intermediates between the data stages, written and read in bounded memory.
+
+Both files hold ragged data as concatenated rows plus a per-sample table of offsets:
+
+``parsed.h5`` (parse stage, every raw field)::
+
+    samples/name (S,) bytes   samples/frame_start, n_frames, record_start, n_records (S,) int64
+    frames/bodies (sum F,) int16          records/frame (R,) int32 (frame within its sample)
+    records/body_id (R,) uint64           records/body_info (R, 9) float32
+    records/joints (R, 25, 12) float32
+
+``denoised.h5`` / ``aligned.h5`` (one sequence per sample)::
+
+    samples/name (S,) bytes   samples/frame_start, n_frames (S,) int64   samples/n_actors (S,) int8
+    joints (sum T, M, V, 3) float32
+
+Writers buffer rows and flush every ``flush_rows`` rows; readers yield samples block by block.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from skelpipe.io.ntu_format import BODY_INFO_FIELDS, JOINT_FIELDS, RawSkeleton
+
+NAME_DTYPE = "S32"
+
+
+class _Appender:
+    """Resizable HDF5 datasets filled by appending row blocks."""
+
+    def __init__(
+        self,
+        group: h5py.Group,
+        specs: dict[str, tuple[tuple[int, ...], str]],
+        chunk_rows: int,
+        flush_rows: int,
+    ) -> None:
+        self.datasets = {
+            key: group.create_dataset(
+                key,
+                shape=(0, *shape),
+                maxshape=(None, *shape),
+                dtype=dtype,
+                chunks=(chunk_rows, *shape),
+            )
+            for key, (shape, dtype) in specs.items()
+        }
+        self.buffers: dict[str, list[np.ndarray]] = {k: [] for k in specs}
+        self.buffered = 0
+        self.flush_rows = flush_rows
+        self.total = 0
+
+    def append(self, **rows: np.ndarray) -> int:
+        """Append equally long row blocks; returns the start row of this block."""
+        start = self.total
+        n = len(next(iter(rows.values())))
+        for key, arr in rows.items():
+            self.buffers[key].append(arr)
+        self.total += n
+        self.buffered += n
+        if self.buffered >= self.flush_rows:
+            self.flush()
+        return start
+
+    def flush(self) -> None:
+        if not self.buffered:
+            return
+        for key, ds in self.datasets.items():
+            block = np.concatenate(self.buffers[key])
+            old = ds.shape[0]
+            ds.resize(old + len(block), axis=0)
+            ds[old:] = block
+            self.buffers[key] = []
+        self.buffered = 0
+
+
+def _write_table(group: h5py.Group, table: dict[str, list]) -> None:
+    for key, values in table.items():
+        dtype = NAME_DTYPE if key == "name" else np.int64
+        group.create_dataset(key, data=np.asarray(values, dtype=dtype))
+
+
+class ParsedWriter:
+    """Write :class:`RawSkeleton` samples to ``parsed.h5``."""
+
+    def __init__(self, path: Path, chunk_rows: int = 4096, flush_rows: int = 16384) -> None:
+        self.file = h5py.File(path, "w")
+        self.file.attrs["body_info_fields"] = list(BODY_INFO_FIELDS)
+        self.file.attrs["joint_fields"] = list(JOINT_FIELDS)
+        self.frames = _Appender(
+            self.file.create_group("frames"), {"bodies": ((), "i2")}, chunk_rows * 8, flush_rows * 8
+        )
+        self.records = _Appender(
+            self.file.create_group("records"),
+            {
+                "frame": ((), "i4"),
+                "body_id": ((), "u8"),
+                "body_info": ((9,), "f4"),
+                "joints": ((25, 12), "f4"),
+            },
+            chunk_rows,
+            flush_rows,
+        )
+        self.table: dict[str, list] = {
+            k: [] for k in ("name", "frame_start", "n_frames", "record_start", "n_records")
+        }
+
+    def append(self, raw: RawSkeleton) -> None:
+        f0 = self.frames.append(bodies=raw.bodies_per_frame.astype(np.int16))
+        r0 = self.records.append(
+            frame=raw.body_frame.astype(np.int32),
+            body_id=raw.body_id,
+            body_info=raw.body_info,
+            joints=raw.joints,
+        )
+        for key, value in (
+            ("name", raw.name),
+            ("frame_start", f0),
+            ("n_frames", raw.n_frames),
+            ("record_start", r0),
+            ("n_records", len(raw.body_id)),
+        ):
+            self.table[key].append(value)
+
+    def close(self) -> None:
+        self.frames.flush()
+        self.records.flush()
+        _write_table(self.file.create_group("samples"), self.table)
+        self.file.close()
+
+
+def _blocks(starts: np.ndarray, counts: np.ndarray, block_rows: int) -> Iterator[tuple[int, int]]:
+    """Consecutive sample ranges [i, j) whose rows add up to about ``block_rows``."""
+    i, n = 0, len(starts)
+    while i < n:
+        j = int(np.searchsorted(starts + counts, starts[i] + block_rows, side="right"))
+        j = max(j, i + 1)
+        yield i, min(j, n)
+        i = j
+
+
+def iter_parsed(path: Path, block_rows: int = 65536) -> Iterator[RawSkeleton]:
+    """Yield the samples of ``parsed.h5`` in order, about ``block_rows`` records at a time."""
+    with h5py.File(path, "r") as f:
+        s = {k: f["samples"][k][()] for k in f["samples"]}
+        rec, frames = f["records"], f["frames/bodies"]
+        for i, j in _blocks(s["record_start"], s["n_records"], block_rows):
+            r0, r1 = s["record_start"][i], s["record_start"][j - 1] + s["n_records"][j - 1]
+            f0, f1 = s["frame_start"][i], s["frame_start"][j - 1] + s["n_frames"][j - 1]
+            block = {k: rec[k][r0:r1] for k in ("frame", "body_id", "body_info", "joints")}
+            bodies = frames[f0:f1]
+            for k in range(i, j):
+                a, b = s["record_start"][k] - r0, s["record_start"][k] + s["n_records"][k] - r0
+                fa, fb = s["frame_start"][k] - f0, s["frame_start"][k] + s["n_frames"][k] - f0
+                yield RawSkeleton(
+                    name=s["name"][k].decode(),
+                    bodies_per_frame=bodies[fa:fb].astype(np.int64),
+                    body_frame=block["frame"][a:b].astype(np.int64),
+                    body_id=block["body_id"][a:b],
+                    body_info=block["body_info"][a:b],
+                    joints=block["joints"][a:b],
+                )
+
+
+@dataclass
+class Sequence:
+    """One sample's sequence. joints: (T, M, V, 3) float32."""
+
+    name: str
+    joints: np.ndarray
+    n_actors: int
+
+
+class SequenceWriter:
+    """Write :class:`Sequence` samples to ``denoised.h5`` / ``aligned.h5``."""
+
+    def __init__(
+        self,
+        path: Path,
+        persons: int,
+        joints: int,
+        layout: str,
+        chunk_rows: int = 4096,
+        flush_rows: int = 32768,
+    ) -> None:
+        self.file = h5py.File(path, "w")
+        self.file.attrs["layout"] = layout
+        self.rows = _Appender(
+            self.file, {"joints": ((persons, joints, 3), "f4")}, chunk_rows, flush_rows
+        )
+        self.table: dict[str, list] = {
+            k: [] for k in ("name", "frame_start", "n_frames", "n_actors")
+        }
+
+    def append(self, seq: Sequence) -> None:
+        start = self.rows.append(joints=seq.joints)
+        for key, value in (
+            ("name", seq.name),
+            ("frame_start", start),
+            ("n_frames", len(seq.joints)),
+            ("n_actors", seq.n_actors),
+        ):
+            self.table[key].append(value)
+
+    def close(self) -> None:
+        self.rows.flush()
+        _write_table(self.file.create_group("samples"), self.table)
+        self.file.close()
+
+
+def read_layout(path: Path) -> str:
+    with h5py.File(path, "r") as f:
+        return str(f.attrs["layout"])
+
+
+def iter_sequences(path: Path, block_rows: int = 65536) -> Iterator[Sequence]:
+    """Yield the samples of a sequence file in order, about ``block_rows`` frames at a time."""
+    with h5py.File(path, "r") as f:
+        s = {k: f["samples"][k][()] for k in f["samples"]}
+        ds = f["joints"]
+        for i, j in _blocks(s["frame_start"], s["n_frames"], block_rows):
+            f0 = s["frame_start"][i]
+            block = ds[f0 : s["frame_start"][j - 1] + s["n_frames"][j - 1]]
+            for k in range(i, j):
+                a = s["frame_start"][k] - f0
+                yield Sequence(
+                    s["name"][k].decode(), block[a : a + s["n_frames"][k]], int(s["n_actors"][k])
+                )

@@ -1,0 +1,55 @@
+"""Read the sample store (see :mod:`skelpipe.shards` for the layout), numpy only."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import zarr
+
+from skelpipe.shards import META_COLUMNS, decode_names
+
+
+class SampleStore:
+    """Random access to samples by index or name.
+
+    The zarr handle is opened lazily and re-opened after a fork (one handle per process /
+    DataLoader worker), so a store object can be shared with worker processes safely.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        root = zarr.open_group(self.path, mode="r")
+        self.attrs = dict(root.attrs)
+        s = root["samples"]
+        self.frame_start = s["frame_start"][:]
+        self.n_frames = s["n_frames"][:]
+        self.meta = {k: s[k][:] for k in META_COLUMNS}
+        self.names = decode_names(s["name"][:])
+        self.index_of = {n: i for i, n in enumerate(self.names)}
+        self._joints = None
+        self._pid = -1
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    @property
+    def joints_array(self) -> zarr.Array:
+        if self._joints is None or self._pid != os.getpid():
+            self._joints = zarr.open_group(self.path, mode="r")["joints"]
+            self._pid = os.getpid()
+        return self._joints
+
+    def sample(self, i: int) -> np.ndarray:
+        """Joints of sample ``i``: (T, M, V, 3) float32."""
+        a = int(self.frame_start[i])
+        return self.joints_array[a : a + int(self.n_frames[i])]
+
+    def split(self, benchmark: str, part: str) -> np.ndarray:
+        """Sample indices of ``part`` (train / val / test) of ``benchmark``."""
+        root = zarr.open_group(self.path, mode="r")
+        if benchmark not in root["splits"]:
+            known = list(root["splits"].group_keys())
+            raise KeyError(f"benchmark {benchmark!r} not in store (has {known})")
+        return root["splits"][benchmark][part][:]
