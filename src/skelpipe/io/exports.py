@@ -1,0 +1,212 @@
+"""Reference-compatible exports, so CTR-GCN / InfoGCN / PYSKL users can adopt our preprocessing.
+
+* CTR-GCN / InfoGCN ``NTU60_CS.npz`` ... : keys ``x_train, y_train, x_test, y_test`` with the
+  reference shapes, dtypes and row order, plus ``names_train`` / ``names_test`` (unicode).
+  Arrays are streamed into the npz member by member, so memory stays bounded for NTU120.
+* PYSKL annotation pickle: ``{"split": {...}, "annotations": [{frame_dir, label, keypoint
+  (M, T, V, C), total_frames, ...}]}``.
+"""
+
+from __future__ import annotations
+
+import pickle
+import zipfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from skelpipe.align import align_sample
+from skelpipe.denoise import DenoiseError, denoise_sample
+from skelpipe.io.raw_sources import RawFileRef, Rejected, load_raw
+from skelpipe.parallel import ordered_map
+from skelpipe.params import AlignParams, DenoiseParams
+from skelpipe.sample_id import SampleId
+from skelpipe.skeleton import NTU25
+from skelpipe.splits import BENCHMARKS, DATASET_BENCHMARKS, benchmark_split
+
+REFERENCE_DENOISE = DenoiseParams(
+    mode="reference",
+    length_threshold=11,
+    spread_ratio=0.8,
+    spread_drop_ratio=0.69754,
+    on_error="skip",
+)
+NUM_CLASSES = {"ntu60": 60, "ntu120": 120}
+PAD = {"ntu60": "zeros", "ntu120": "copy"}  # align_frames of the ntu / ntu120 scripts
+PYSKL_SPLIT = {
+    "ntu60_xsub": "xsub",
+    "ntu60_xview": "xview",
+    "ntu120_xsub": "xsub",
+    "ntu120_xset": "xset",
+}
+
+
+@dataclass
+class Processed:
+    """A sample after reference parse -> denoise: (T, 2, 25, 3) and its actor count."""
+
+    name: str
+    joints: np.ndarray
+    n_actors: int
+
+
+def process_reference(ref: RawFileRef) -> Processed | Rejected:
+    """Parse and denoise one file exactly as the reference scripts do (never raises)."""
+    raw = load_raw(ref)
+    if isinstance(raw, Rejected):
+        return raw
+    try:
+        d = denoise_sample(
+            raw.name,
+            SampleId.from_name(raw.name).action,
+            raw.body_frame,
+            raw.body_id,
+            raw.joints[:, :, :3],
+            raw.bodies_per_frame,
+            REFERENCE_DENOISE,
+        )
+    except DenoiseError as err:
+        return Rejected(raw.name, ref.source, None, str(err), "denoise")
+    return Processed(raw.name, d.joints, d.n_actors)
+
+
+def denoise_to_h5(files: Sequence[RawFileRef], path: Path, workers: int) -> list[Rejected]:
+    """Run :func:`process_reference` over ``files`` into an HDF5 file of one dataset per sample."""
+    rejected = []
+    with h5py.File(path, "w") as f:
+        for item in ordered_map(process_reference, files, workers, chunksize=16):
+            if isinstance(item, Rejected):
+                rejected.append(item)
+                continue
+            ds = f.create_dataset(item.name, data=item.joints)
+            ds.attrs["n_actors"] = item.n_actors
+    return rejected
+
+
+def _npy_stream(
+    zf: zipfile.ZipFile,
+    key: str,
+    shape: tuple[int, ...],
+    dtype: np.dtype,
+    rows: Iterator[np.ndarray],
+) -> None:
+    """Write one ``.npy`` member of an npz, row by row (what np.savez would write whole)."""
+    with zf.open(f"{key}.npy", "w", force_zip64=True) as fh:
+        header = {
+            "descr": np.lib.format.dtype_to_descr(np.dtype(dtype)),
+            "fortran_order": False,
+            "shape": shape,
+        }
+        np.lib.format.write_array_header_1_0(fh, header)
+        for row in rows:
+            fh.write(np.ascontiguousarray(row, dtype=dtype).tobytes())
+
+
+def write_ctrgcn(
+    h5_path: Path, out_dir: Path, dataset: str, aligned: bool
+) -> dict[str, tuple[int, int]]:
+    """Write the reference npz files of ``dataset`` from a :func:`denoise_to_h5` file.
+
+    Returns:
+        file name -> (n_train, n_test).
+    """
+    params = AlignParams(mode="reference", center=True, ground=False, pad_second_actor=PAD[dataset])
+    written = {}
+    with h5py.File(h5_path, "r") as f:
+        names = sorted(f.keys())
+        cols = {
+            k: np.array([getattr(SampleId.from_name(n), k) for n in names], dtype=np.int64)
+            for k in ("subject", "camera", "setup")
+        }
+        labels = np.array([SampleId.from_name(n).label() for n in names], dtype=np.int64)
+        t_max = max((f[n].shape[0] for n in names), default=0)
+
+        def rows(idx: np.ndarray, ground: bool) -> Iterator[np.ndarray]:
+            for i in idx:
+                ds = f[names[i]]
+                x = align_sample(ds[()], int(ds.attrs["n_actors"]), params, NTU25)
+                if ground:
+                    x = align_sample(x, 2, _GROUND_ONLY, NTU25)
+                out = np.zeros((t_max, 150), dtype=np.float32)  # zero padding at the end
+                out[: len(x)] = x.reshape(len(x), -1)
+                yield out
+
+        for bname in DATASET_BENCHMARKS[dataset]:
+            bench = BENCHMARKS[bname]
+            train, test = benchmark_split(bench, cols)
+            for ground in (False, True) if aligned else (False,):
+                fname = bench.reference_file.replace(".npz", "_aligned.npz" if ground else ".npz")
+                _write_npz(
+                    out_dir / fname,
+                    train,
+                    test,
+                    labels,
+                    names,
+                    NUM_CLASSES[dataset],
+                    t_max,
+                    lambda idx, g=ground: rows(idx, g),
+                )
+                written[fname] = (len(train), len(test))
+    return written
+
+
+_GROUND_ONLY = AlignParams(mode="reference", center=False, ground=True, pad_second_actor="zeros")
+
+
+def _write_npz(
+    path: Path,
+    train: np.ndarray,
+    test: np.ndarray,
+    labels: np.ndarray,
+    names: list[str],
+    n_classes: int,
+    t_max: int,
+    rows,
+) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+        for part, idx in (("train", train), ("test", test)):
+            _npy_stream(zf, f"x_{part}", (len(idx), t_max, 150), np.float32, rows(idx))
+            one_hot = np.zeros((len(idx), n_classes), dtype=np.float64)
+            one_hot[np.arange(len(idx)), labels[idx]] = 1.0
+            _npy_stream(zf, f"y_{part}", one_hot.shape, np.float64, iter(one_hot))
+            part_names = np.array([names[i] for i in idx], dtype="<U20")
+            _npy_stream(zf, f"names_{part}", part_names.shape, part_names.dtype, iter(part_names))
+    tmp.replace(path)
+
+
+def write_pyskl(h5_path: Path, out_path: Path, dataset: str) -> int:
+    """Write a PYSKL 3D annotation pickle (denoised coordinates, M = number of actors)."""
+    with h5py.File(h5_path, "r") as f:
+        names = sorted(f.keys())
+        cols = {
+            k: np.array([getattr(SampleId.from_name(n), k) for n in names], dtype=np.int64)
+            for k in ("subject", "camera", "setup")
+        }
+        split: dict[str, list[str]] = {}
+        for bname in DATASET_BENCHMARKS[dataset]:
+            train, test = benchmark_split(BENCHMARKS[bname], cols)
+            key = PYSKL_SPLIT[bname]
+            split[f"{key}_train"] = [names[i] for i in sorted(train)]
+            split[f"{key}_val"] = [names[i] for i in sorted(test)]
+        annotations = []
+        for n in names:
+            ds = f[n]
+            m = int(ds.attrs["n_actors"])
+            keypoint = np.ascontiguousarray(ds[()][:, :m].transpose(1, 0, 2, 3))  # (M, T, V, C)
+            annotations.append(
+                {
+                    "frame_dir": n,
+                    "label": SampleId.from_name(n).label(),
+                    "keypoint": keypoint,
+                    "total_frames": int(keypoint.shape[1]),
+                }
+            )
+    tmp = out_path.with_name(out_path.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        pickle.dump({"split": split, "annotations": annotations}, fh, protocol=4)
+    tmp.replace(out_path)
+    return len(annotations)

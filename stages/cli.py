@@ -1,0 +1,111 @@
+"""The ``skelpipe`` command: user-facing tools (validate, export). Thin: logic lives in src/."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+import typer
+
+from skelpipe.io.exports import denoise_to_h5, write_ctrgcn, write_pyskl
+from skelpipe.io.nw_ucla import list_ucla_files, read_ucla_sample
+from skelpipe.io.raw_sources import Rejected, list_raw_files, load_raw, read_name_list
+from skelpipe.parallel import ordered_map
+
+app = typer.Typer(add_completion=False, help="skelpipe: skeleton action recognition pipeline.")
+export_app = typer.Typer(add_completion=False, help="Reference-compatible exports.")
+app.add_typer(export_app, name="export")
+
+
+def _list(raw: Path, missing_list: Path | None) -> tuple[list, list[Rejected]]:
+    skip = read_name_list(missing_list) if missing_list else []
+    try:
+        files, rejected, _ = list_raw_files([raw], skip)
+    except (FileNotFoundError, OSError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        raise typer.Exit(1) from None
+    return files, rejected
+
+
+def _check(item: object) -> Rejected | None:
+    return item if isinstance(item, Rejected) else None
+
+
+def _validate_ucla(path: Path) -> Rejected | None:
+    return _check(read_ucla_sample(path))
+
+
+def _validate_ntu(ref) -> Rejected | None:
+    return _check(load_raw(ref))
+
+
+@app.command()
+def validate(
+    raw: Path = typer.Argument(..., help="folder, zip archive or single file"),
+    workers: int = typer.Option(0, help="processes (0 = one per core)"),
+) -> None:
+    """Check every raw file; print one line per bad file (file:line: reason). Exit 1 if any."""
+    ucla = list_ucla_files(raw) if raw.is_dir() else []
+    if ucla:
+        bad = [r for r in ordered_map(_validate_ucla, ucla, workers) if r]
+        n = len(ucla)
+    else:
+        files, bad = _list(raw, None)
+        bad += [r for r in ordered_map(_validate_ntu, files, workers, chunksize=16) if r]
+        n = len(files) + len(bad)
+    for r in bad:
+        print(r.message())
+    print(f"{n - len(bad)} of {n} files valid", file=sys.stderr)
+    raise typer.Exit(1 if bad else 0)
+
+
+@export_app.command("ctrgcn")
+def export_ctrgcn(
+    raw: Path = typer.Option(..., help="raw NTU folder or zip"),
+    dataset: str = typer.Option(..., help="ntu60 or ntu120"),
+    out: Path = typer.Option(..., help="output folder"),
+    aligned: bool = typer.Option(False, help="also write InfoGCN's *_aligned.npz"),
+    missing_list: Path | None = typer.Option(None, help="sample names to leave out"),
+    workers: int = typer.Option(0, help="processes (0 = one per core)"),
+) -> None:
+    """Write the CTR-GCN / InfoGCN npz files (reference mode), plus names_train / names_test."""
+    if dataset not in ("ntu60", "ntu120"):
+        print("error: --dataset must be ntu60 or ntu120", file=sys.stderr)
+        raise typer.Exit(2)
+    files, rejected = _list(raw, missing_list)
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out) as tmp:
+        h5 = Path(tmp) / "denoised.h5"
+        rejected += denoise_to_h5(files, h5, workers)
+        for r in rejected:
+            print(f"skipped: {r.message()}", file=sys.stderr)
+        for fname, (n_train, n_test) in write_ctrgcn(h5, out, dataset, aligned).items():
+            print(f"{out / fname}: {n_train} train, {n_test} test")
+
+
+@export_app.command("pyskl")
+def export_pyskl(
+    raw: Path = typer.Option(..., help="raw NTU folder or zip"),
+    dataset: str = typer.Option(..., help="ntu60 or ntu120"),
+    out: Path = typer.Option(..., help="output pickle, e.g. ntu60_3danno.pkl"),
+    missing_list: Path | None = typer.Option(None, help="sample names to leave out"),
+    workers: int = typer.Option(0, help="processes (0 = one per core)"),
+) -> None:
+    """Write a PYSKL 3D annotation pickle (split + annotations with keypoint (M, T, V, C))."""
+    if dataset not in ("ntu60", "ntu120"):
+        print("error: --dataset must be ntu60 or ntu120", file=sys.stderr)
+        raise typer.Exit(2)
+    files, rejected = _list(raw, missing_list)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
+        h5 = Path(tmp) / "denoised.h5"
+        rejected += denoise_to_h5(files, h5, workers)
+        for r in rejected:
+            print(f"skipped: {r.message()}", file=sys.stderr)
+        n = write_pyskl(h5, out, dataset)
+    print(f"{out}: {n} samples")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,98 @@
+"""The zarr store: round trip, one shard per sample, O(shards) files, splits and validation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from skelpipe.io.h5store import Sequence
+from skelpipe.params import ShardParams, ValidationParams
+from skelpipe.sample_id import SampleId
+from skelpipe.shards import ShardError, StoreWriter, decode_names, encode_names
+from skelpipe.skeleton import NTU25
+from skelpipe.splits import NTU60_XSUB_TRAIN
+from skelpipe.store import SampleStore
+
+PARAMS = ShardParams(
+    dataset="ntu60",
+    shard_frames=256,
+    chunk_frames=64,
+    compression_level=3,
+    validation=ValidationParams(fraction=0.25, seed=0, group_by="subject"),
+)
+
+
+def _sequences(n: int = 60, seed: int = 0) -> list[Sequence]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for k in range(n):
+        sid = SampleId(
+            setup=1 + k % 3, camera=1 + k % 3, subject=1 + k % 8, replication=1, action=1 + k % 60
+        )
+        t = int(rng.integers(10, 120))
+        out.append(Sequence(sid.name, rng.normal(size=(t, 2, 25, 3)).astype(np.float32), 1 + k % 2))
+    return sorted(out, key=lambda s: s.name)
+
+
+def _build(tmp_path, seqs, params=PARAMS):
+    writer = StoreWriter(tmp_path / "store.zarr", NTU25, params)
+    for s in seqs:
+        writer.append(s)
+    return writer.close(), SampleStore(tmp_path / "store.zarr")
+
+
+def test_round_trip_and_metadata(tmp_path) -> None:
+    seqs = _sequences()
+    counts, store = _build(tmp_path, seqs)
+    assert len(store) == len(seqs) == counts["n_samples"]
+    for i, s in enumerate(seqs):
+        assert store.names[i] == s.name
+        np.testing.assert_array_equal(store.sample(i), s.joints)
+        sid = SampleId.from_name(s.name)
+        assert store.meta["label"][i] == sid.action - 1
+        assert store.meta["subject"][i] == sid.subject
+        assert store.meta["n_actors"][i] == s.n_actors
+
+
+def test_no_sample_straddles_a_shard_and_files_are_few(tmp_path) -> None:
+    counts, store = _build(tmp_path, _sequences(n=120))
+    first = store.frame_start // PARAMS.shard_frames
+    last = (store.frame_start + store.n_frames - 1) // PARAMS.shard_frames
+    np.testing.assert_array_equal(first, last)
+    shard_files = [
+        p
+        for p in (tmp_path / "store.zarr" / "joints").rglob("*")
+        if p.is_file() and p.name != "zarr.json"
+    ]
+    assert len(shard_files) == counts["n_shards"]
+    total = sum(s for s in store.n_frames)
+    assert counts["n_shards"] <= total // PARAMS.shard_frames + 1 + total // (
+        4 * PARAMS.shard_frames
+    )
+
+
+def test_splits_follow_reference_and_validation_is_by_subject(tmp_path) -> None:
+    _, store = _build(tmp_path, _sequences(n=80))
+    train, val, test = (store.split("ntu60_xsub", p) for p in ("train", "val", "test"))
+    subj = store.meta["subject"]
+    assert set(subj[train]) | set(subj[val]) <= set(NTU60_XSUB_TRAIN)
+    assert not set(subj[test]) & set(NTU60_XSUB_TRAIN)
+    assert len(val) > 0 and not set(subj[val]) & set(subj[train])
+    assert sorted(np.concatenate([train, val, test]).tolist()) == list(range(len(store)))
+    cams = store.meta["camera"]
+    assert set(cams[store.split("ntu60_xview", "test")]) == {1}
+
+
+def test_labels_outside_the_dataset_are_rejected(tmp_path) -> None:
+    writer = StoreWriter(tmp_path / "s.zarr", NTU25, PARAMS)
+    seq = Sequence("S018C001P050R001A100", np.zeros((5, 2, 25, 3), np.float32), 1)
+    with pytest.raises(ShardError, match="not a ntu60 class"):
+        writer.append(seq)
+    long = Sequence("S001C001P001R001A001", np.zeros((300, 2, 25, 3), np.float32), 1)
+    with pytest.raises(ShardError, match="exceed"):
+        writer.append(long)
+
+
+def test_names_encoding_round_trip() -> None:
+    names = ["S001C001P001R001A001", "a01_s01_e00_v01"]
+    assert decode_names(encode_names(names)) == names
