@@ -1,4 +1,4 @@
-"""DVC stage ``ingest`` (NW-UCLA pipeline): ``all_sqe`` JSON files -> ``denoised.h5``.
+"""DVC stage ``ingest`` (NW-UCLA pipeline): ``all_sqe`` JSON files -> denoised part file.
 
 NW-UCLA has one person per sample and no body-tracking noise, so its files enter the pipeline at
 the denoised level and share align / shard with NTU.
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from skelpipe.io.h5store import Sequence, SequenceWriter
+from skelpipe.io.h5store import Sequence, SequenceWriter, part_path
 from skelpipe.io.nw_ucla import list_ucla_files, read_ucla_sample
 from skelpipe.io.raw_sources import Rejected
 from skelpipe.io.rejected import write_rejected
@@ -23,7 +23,7 @@ app = typer.Typer(add_completion=False)
 @app.command()
 def main(
     raw: Path = typer.Option(..., help="folder of NW-UCLA JSON files (all_sqe)"),
-    out: Path = typer.Option(..., help="output folder (denoised.h5, rejected.csv)"),
+    out: Path = typer.Option(..., help="output folder (part-00000.h5, rejected.csv)"),
     metrics: Path = typer.Option(..., help="metrics JSON"),
 ) -> None:
     if not raw.is_dir():
@@ -33,7 +33,7 @@ def main(
     n = frames = 0
     with atomic_dir(out) as tmp:
         writer = SequenceWriter(
-            tmp / "denoised.h5", UCLA20.max_persons, UCLA20.num_joints, UCLA20.name
+            part_path(tmp, 0), UCLA20.max_persons, UCLA20.num_joints, UCLA20.name
         )
         for path in files:
             item = read_ucla_sample(path)

@@ -26,7 +26,7 @@ def main(
     params_file: Path = typer.Option(Path("params.yaml"), "--params"),
 ) -> None:
     p = load_params(ShardParams, "shard", params_file)
-    src = aligned / "aligned.h5"
+    src = aligned
     rejected: list[Rejected] = []
     try:
         with atomic_dir(out) as tmp:

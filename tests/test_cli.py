@@ -13,7 +13,9 @@ def test_validate_reports_each_bad_file(tmp_path, shared_data) -> None:
     good = shared_data / "ntu_raw_samples" / "S001C001P001R001A050.skeleton"
     shutil.copy(good, tmp_path / good.name)
     (tmp_path / "S001C001P001R001A002.skeleton").write_text("")
-    (tmp_path / "S001C001P001R001A003.skeleton").write_bytes(good.read_bytes()[:5000])
+    (tmp_path / "S001C001P001R001A003.skeleton").write_bytes(
+        b"".join(good.read_bytes().splitlines(True)[:40])
+    )
     (tmp_path / "notes.skeleton").write_bytes(good.read_bytes())
     result = CliRunner().invoke(app, ["validate", str(tmp_path), "--workers", "1"])
     assert result.exit_code == 1

@@ -11,11 +11,12 @@ from stages.ingest_ucla import app as ingest_app
 from stages.shard import app as shard_app
 
 PARAMS = """
-align: {mode: reference, center: true, ground: false, pad_second_actor: zeros}
+align: {mode: reference, center: true, ground: false, pad_second_actor: zeros, workers: 1}
 shard:
   dataset: nw_ucla
   shard_frames: 16384
   chunk_frames: 512
+  compressor: zstd
   compression_level: 1
   validation: {fraction: 0.1, seed: 0, group_by: subject}
 """

@@ -17,7 +17,8 @@ PARAMS = ShardParams(
     dataset="ntu60",
     shard_frames=256,
     chunk_frames=64,
-    compression_level=3,
+    compressor="lz4",
+    compression_level=5,
     validation=ValidationParams(fraction=0.25, seed=0, group_by="subject"),
 )
 

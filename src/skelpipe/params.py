@@ -101,7 +101,7 @@ class ParseParams:
     workers: int  # processes; 0 = one per core
     on_error: OnError  # skip: record bad files and go on; fail: stop at the first bad file
     missing_list: str  # optional file of sample names to leave out (the official list); "" = none
-    chunk_records: int  # HDF5 chunk length along the body-record axis
+    part_files: int  # files per part: the unit of parallel work downstream (bounded memory)
 
 
 @dataclass(frozen=True)
@@ -113,6 +113,7 @@ class DenoiseParams:
     spread_ratio: float  # noise_spr_thres1 = 0.8: frame valid if x-spread <= 0.8 * y-spread
     spread_drop_ratio: float  # noise_spr_thres2 = 0.69754: drop if invalid-frame ratio >= this
     on_error: OnError  # a sample whose every body is filtered out: skip (record) or fail
+    workers: int  # processes; 0 = one per core
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,7 @@ class AlignParams:
     center: bool  # translate to actor-1 SpineMid of its first present frame (seq_translation)
     ground: bool  # InfoGCN create_aligned_dataset: spine up, hips along x, per person
     pad_second_actor: Literal["zeros", "copy"]  # NTU60 reference: zeros; NTU120 reference: copy
+    workers: int  # processes; 0 = one per core
 
 
 @dataclass(frozen=True)
@@ -139,5 +141,6 @@ class ShardParams:
     dataset: Literal["ntu60", "ntu120", "nw_ucla"]  # class list and benchmarks to index
     shard_frames: int  # frames per shard (one file each); a sample never straddles two
     chunk_frames: int  # frames per inner chunk (the unit of a partial read)
-    compression_level: int  # zstd level for the joints
+    compressor: Literal["lz4", "zstd", "none"]  # blosc codec of the joints (byte shuffle)
+    compression_level: int  # blosc clevel (lz4: 5 ~ 500 MB/s; zstd: 1-3 smaller, slower)
     validation: ValidationParams

@@ -3,7 +3,7 @@
 Layout of ``store.zarr``::
 
     joints            (n_shards * shard_frames, M, V, 3) float32, sharded: one file per shard,
-                      inner chunks of ``chunk_frames`` frames, zstd + bitshuffle
+                      inner chunks of ``chunk_frames`` frames, blosc (lz4 or zstd, shuffle)
     samples/frame_start, n_frames (S,) int64 -- rows of each sample in ``joints`` (no padding;
                       a sample never straddles a shard, so reading one touches one shard file)
     samples/name      (S, 32) uint8 -- ASCII names, zero padded (portable, no unstable dtype)
@@ -60,9 +60,7 @@ class StoreWriter:
             dtype="float32",
             chunks=(params.chunk_frames, *self.row_shape),
             shards=(params.shard_frames, *self.row_shape),
-            compressors=BloscCodec(
-                cname="zstd", clevel=params.compression_level, shuffle="bitshuffle"
-            ),
+            compressors=_compressors(params),
             fill_value=0.0,
         )
         self.pending = _Pending(np.zeros((params.shard_frames, *self.row_shape), np.float32))
@@ -152,6 +150,12 @@ class StoreWriter:
                 g.create_array(part, data=idx.astype(np.int64))
                 counts[f"n_{bname}_{part}"] = int(idx.size)
         return counts
+
+
+def _compressors(params: ShardParams) -> list[BloscCodec]:
+    if params.compressor == "none":
+        return []
+    return [BloscCodec(cname=params.compressor, clevel=params.compression_level, shuffle="shuffle")]
 
 
 def encode_names(names: Iterable[str]) -> np.ndarray:

@@ -71,5 +71,5 @@ def test_bad_file_becomes_rejected_row_with_line(tmp_path) -> None:
     bad.write_text("2\n1\n")
     result = load_raw(list_raw_files([tmp_path])[0][0])
     assert isinstance(result, Rejected)
-    assert result.line == 1 and "frame count larger" in result.reason
-    assert result.message().startswith(f"{bad}:1: ")
+    assert result.line == 3 and "unexpected end of file in frame 1 of 2" in result.reason
+    assert result.message().startswith(f"{bad}:3: ")

@@ -33,6 +33,7 @@ REFERENCE_DENOISE = DenoiseParams(
     spread_ratio=0.8,
     spread_drop_ratio=0.69754,
     on_error="skip",
+    workers=1,
 )
 NUM_CLASSES = {"ntu60": 60, "ntu120": 120}
 PAD = {"ntu60": "zeros", "ntu120": "copy"}  # align_frames of the ntu / ntu120 scripts
@@ -113,7 +114,9 @@ def write_ctrgcn(
     Returns:
         file name -> (n_train, n_test).
     """
-    params = AlignParams(mode="reference", center=True, ground=False, pad_second_actor=PAD[dataset])
+    params = AlignParams(
+        mode="reference", center=True, ground=False, pad_second_actor=PAD[dataset], workers=1
+    )
     written = {}
     with h5py.File(h5_path, "r") as f:
         names = sorted(f.keys())
@@ -153,7 +156,9 @@ def write_ctrgcn(
     return written
 
 
-_GROUND_ONLY = AlignParams(mode="reference", center=False, ground=True, pad_second_actor="zeros")
+_GROUND_ONLY = AlignParams(
+    mode="reference", center=False, ground=True, pad_second_actor="zeros", workers=1
+)
 
 
 def _write_npz(

@@ -14,6 +14,8 @@ Both files hold ragged data as concatenated rows plus a per-sample table of offs
     samples/name (S,) bytes   samples/frame_start, n_frames (S,) int64   samples/n_actors (S,) int8
     joints (sum T, M, V, 3) float32
 
+A stage output is a folder of such files, ``part-00000.h5``, ``part-00001.h5`` ..., each holding a
+consecutive run of the name-sorted samples, so the data stages can work on parts in parallel.
 Writers buffer rows and flush every ``flush_rows`` rows; readers yield samples block by block.
 """
 
@@ -29,6 +31,16 @@ import numpy as np
 from skelpipe.io.ntu_format import BODY_INFO_FIELDS, JOINT_FIELDS, RawSkeleton
 
 NAME_DTYPE = "S32"
+
+
+def part_path(folder: Path, index: int) -> Path:
+    """The file of part ``index`` in a stage output folder."""
+    return Path(folder) / f"part-{index:05d}.h5"
+
+
+def list_parts(folder: Path) -> list[Path]:
+    """The part files of a stage output folder, in sample order."""
+    return sorted(Path(folder).glob("part-*.h5"))
 
 
 class _Appender:
@@ -146,6 +158,15 @@ def _blocks(starts: np.ndarray, counts: np.ndarray, block_rows: int) -> Iterator
 
 
 def iter_parsed(path: Path, block_rows: int = 65536) -> Iterator[RawSkeleton]:
+    """Yield the samples of a parsed part file (or of every part of a folder), in order."""
+    if Path(path).is_dir():
+        for part in list_parts(path):
+            yield from iter_parsed(part, block_rows)
+        return
+    yield from _iter_parsed_file(path, block_rows)
+
+
+def _iter_parsed_file(path: Path, block_rows: int) -> Iterator[RawSkeleton]:
     """Yield the samples of ``parsed.h5`` in order, about ``block_rows`` records at a time."""
     with h5py.File(path, "r") as f:
         s = {k: f["samples"][k][()] for k in f["samples"]}
@@ -215,12 +236,19 @@ class SequenceWriter:
 
 
 def read_layout(path: Path) -> str:
+    """The skeleton layout name of a sequence file or folder of parts."""
+    if Path(path).is_dir():
+        path = list_parts(path)[0]
     with h5py.File(path, "r") as f:
         return str(f.attrs["layout"])
 
 
 def iter_sequences(path: Path, block_rows: int = 65536) -> Iterator[Sequence]:
-    """Yield the samples of a sequence file in order, about ``block_rows`` frames at a time."""
+    """Yield the samples of a sequence file (or folder of parts) in order, block by block."""
+    if Path(path).is_dir():
+        for part in list_parts(path):
+            yield from iter_sequences(part, block_rows)
+        return
     with h5py.File(path, "r") as f:
         s = {k: f["samples"][k][()] for k in f["samples"]}
         ds = f["joints"]

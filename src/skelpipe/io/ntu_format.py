@@ -93,7 +93,6 @@ def _structure_message(status: int, value: int, n_frames: int) -> str:
     messages = {
         s.EMPTY: "empty file (no frame count)",
         s.BAD_FRAME_COUNT: "expected the frame count (one non-negative integer)",
-        s.FRAME_COUNT_TOO_LARGE: f"frame count larger than the file can hold ({value} lines)",
         s.TRUNCATED: f"unexpected end of file in frame {value + 1} of {n_frames} (truncated file)",
         s.BAD_BODY_COUNT: "expected a body count (one non-negative integer)",
         s.BAD_BODY_LINE: (
@@ -122,14 +121,15 @@ def parse_skeleton(data: bytes, name: str, source: str | None = None) -> RawSkel
     """
     source = source or name
     buf = np.frombuffer(data, dtype=np.uint8)
-    vals, tok_start, tok_end, slow, line_tok0, bad = _scan.scan_tokens(buf)
-    if bad >= 0:
-        line = int(np.searchsorted(line_tok0, bad, side="right"))
-        token = data[tok_start[bad] : tok_end[bad]].decode("utf-8", "replace")[:40]
-        raise SkeletonFormatError(source, line, f"non-numeric value {token!r}")
-    if slow.any():
-        for t in np.flatnonzero(slow):
-            vals[t] = float(data[tok_start[t] : tok_end[t]])
+    vals, tok_start, tok_end, slow, line_tok0 = _scan.scan_tokens(buf)
+    for t in np.flatnonzero(slow).tolist():
+        token = data[tok_start[t] : tok_end[t]]
+        try:
+            vals[t] = float(token)
+        except ValueError:
+            line = int(np.searchsorted(line_tok0, t, side="right"))
+            shown = token.decode("utf-8", "replace")[:40]
+            raise SkeletonFormatError(source, line, f"non-numeric value {shown!r}") from None
     status, err_line, err_value, n_frames, bodies, rec_frame, rec_info, rec_joint0 = (
         _scan.walk_structure(line_tok0, vals, N_JOINTS, JOINT_VALUES)
     )
@@ -137,12 +137,10 @@ def parse_skeleton(data: bytes, name: str, source: str | None = None) -> RawSkel
         msg = _structure_message(int(status), int(err_value), int(n_frames))
         raise SkeletonFormatError(source, int(err_line) + 1, msg)
 
-    joint_lines = rec_joint0[:, None] + np.arange(N_JOINTS)  # (R, 25)
-    tok = line_tok0[joint_lines][..., None] + np.arange(JOINT_VALUES)  # (R, 25, 12)
-    joints = vals[tok].astype(np.float32)
+    joints = _scan.gather_rows(vals, line_tok0, rec_joint0, N_JOINTS, JOINT_VALUES)  # (R, 25, 12)
     info_tok = line_tok0[rec_info]  # (R,) first token = body ID
     body_info = vals[info_tok[:, None] + np.arange(1, 10)].astype(np.float32)  # (R, 9)
-    _check_finite(joints, body_info, joint_lines, rec_info, source)
+    _check_finite(joints, body_info, rec_joint0, rec_info, source)
     body_id = _parse_body_ids(data, tok_start[info_tok], tok_end[info_tok], rec_info, source)
     if body_id.shape[0] == 0:
         raise SkeletonFormatError(source, 1, f"no body in any of the {n_frames} frames")
@@ -159,14 +157,13 @@ def parse_skeleton(data: bytes, name: str, source: str | None = None) -> RawSkel
 def _check_finite(
     joints: np.ndarray,
     body_info: np.ndarray,
-    joint_lines: np.ndarray,
+    joint_line0: np.ndarray,
     info_lines: np.ndarray,
     source: str,
 ) -> None:
-    bad_joint = ~np.isfinite(joints).all(axis=2)  # (R, 25)
-    if bad_joint.any():
-        r, j = np.argwhere(bad_joint)[0]
-        raise SkeletonFormatError(source, int(joint_lines[r, j]) + 1, "NaN or infinite value")
+    if not np.isfinite(joints).all():
+        r, j = np.argwhere(~np.isfinite(joints).all(axis=2))[0]
+        raise SkeletonFormatError(source, int(joint_line0[r] + j) + 1, "NaN or infinite value")
     bad_info = ~np.isfinite(body_info).all(axis=1)
     if bad_info.any():
         r = int(np.flatnonzero(bad_info)[0])
