@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
-import pandas as pd
 import typer
 
 from skelpipe.io.h5store import list_parts
@@ -33,7 +33,8 @@ def main(
         if res.failed:
             fail(f"{res.rejected[-1].message()} (denoise.on_error=fail)")
         columns = ["sample", "body", "rule", "value", "decision"]
-        pd.DataFrame(res.decisions, columns=columns).to_csv(tmp / "decisions.csv", index=False)
+        with open(tmp / "decisions.csv", "w", newline="", encoding="utf-8") as fh:
+            csv.writer(fh).writerows([columns, *res.decisions])
         write_rejected(tmp / "rejected.csv", res.rejected)
     write_metrics(metrics, {**{k: int(v) for k, v in res.counts.items()},
                             "n_rejected": len(res.rejected)})  # fmt: skip

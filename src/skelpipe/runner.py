@@ -79,7 +79,7 @@ def denoise_part(task: tuple[Path, Path, DenoiseParams]) -> PartResult:
     res = PartResult()
     writer = SequenceWriter(out_dir / src.name, NTU25.max_persons, NTU25.num_joints, NTU25.name)
     try:
-        for raw in iter_parsed(src):
+        for raw in iter_parsed(src, xyz_only=True):
             res.add("n_samples_in", 1)
             action = SampleId.from_name(raw.name).action
             try:

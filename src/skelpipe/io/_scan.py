@@ -45,15 +45,23 @@ def scan_tokens(buf):  # pragma: no cover - compiled
         line_tok0: int64 (n_lines + 1,) index of each line's first token (prefix sums).
     """
     n = buf.shape[0]
-    cap = n // 2 + 2
+    # first pass: exact token and line counts, so allocations match the content
+    n_lines = 1
+    cap = 0
+    prev_space = True
+    for i in range(n):
+        c = buf[i]
+        if c <= 32:
+            prev_space = True
+            if c == 10:
+                n_lines += 1
+        elif prev_space:
+            cap += 1
+            prev_space = False
     vals = np.empty(cap, np.float64)
     tok_start = np.empty(cap, np.int64)
     tok_end = np.empty(cap, np.int64)
     slow = np.zeros(cap, np.bool_)
-    n_lines = 1
-    for i in range(n):
-        if buf[i] == 10:
-            n_lines += 1
     line_tok0 = np.empty(n_lines + 1, np.int64)
     line_tok0[0] = 0
     line = 0

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterable
 from pathlib import Path
-
-import pandas as pd
 
 from skelpipe.io.raw_sources import Rejected
 
@@ -14,14 +13,22 @@ COLUMNS = ["name", "source", "line", "reason", "stage"]
 
 def write_rejected(path: Path, rows: Iterable[Rejected]) -> None:
     """Write the table (header only when nothing was rejected)."""
-    data = [(r.name, r.source, r.line, r.reason, r.stage) for r in rows]
-    df = pd.DataFrame(data, columns=COLUMNS).astype({"line": "Int64"})
-    df.to_csv(path, index=False)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(COLUMNS)
+        for r in rows:
+            w.writerow([r.name, r.source, "" if r.line is None else r.line, r.reason, r.stage])
 
 
 def read_rejected(path: Path) -> list[Rejected]:
-    df = pd.read_csv(path, dtype={"name": str, "source": str, "reason": str, "stage": str})
-    return [
-        Rejected(r.name, r.source, None if pd.isna(r.line) else int(r.line), r.reason, r.stage)
-        for r in df.itertuples()
-    ]
+    with open(path, newline="", encoding="utf-8") as fh:
+        return [
+            Rejected(
+                r["name"],
+                r["source"],
+                int(r["line"]) if r["line"] else None,
+                r["reason"],
+                r["stage"],
+            )  # fmt: skip
+            for r in csv.DictReader(fh)
+        ]

@@ -1,0 +1,154 @@
+"""Benchmark the data half (parse -> denoise -> align -> shard) on a scaled synthetic raw set.
+
+Prints wall time, frames/s and peak RSS (summed over the stage process and its workers, sampled
+every 20 ms) per stage and in total, for each requested size, so one can see that throughput holds
+and memory does not grow with the number of samples.
+
+    python benchmarks/preprocess.py --sizes 5000,20000 --workers 2
+
+Reference figures on this machine (2 cores): the CTR-GCN/SGN scripts parse ~3,900 frames/s
+(21 ms per file) and need > 40 GB for NTU120 (their whole dataset lives in memory as pickles).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+REFERENCE_FRAMES_PER_S = 3900.0
+TARGET_FRAMES_PER_S = 60000.0
+
+
+def run_monitored(cmd: list[str]) -> tuple[float, float]:
+    """Run ``cmd``; return (wall seconds, peak RSS in MB summed over its process tree)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL)
+    ps = psutil.Process(proc.pid)
+    peak = 0
+    while proc.poll() is None:
+        try:
+            procs = [ps, *ps.children(recursive=True)]
+            peak = max(peak, sum(p.memory_info().rss for p in procs if p.is_running()))
+        except psutil.Error:
+            pass
+        time.sleep(0.02)
+    if proc.returncode:
+        raise SystemExit(f"{' '.join(cmd)} failed with exit code {proc.returncode}")
+    return time.perf_counter() - t0, peak / 2**20
+
+
+def bench_params(workdir: Path, workers: int) -> Path:
+    """The default params with the benchmark's worker count."""
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    for section in ("synth", "parse", "denoise", "align"):
+        if "workers" in params.get(section, {}):
+            params[section]["workers"] = workers
+    path = workdir / "params.yaml"
+    path.write_text(yaml.safe_dump(params))
+    return path
+
+
+def generate(n_samples: int, raw: Path, params: Path) -> None:
+    """Write a synthetic raw set of about ``n_samples`` files (cached between runs)."""
+    stamp = raw / ".bench.json"
+    if stamp.exists() and json.loads(stamp.read_text()).get("n_samples") == n_samples:
+        return
+    shutil.rmtree(raw, ignore_errors=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "stages.synth",
+        "--params",
+        str(params),
+        "--out",
+        str(raw),
+        "--metrics",
+        str(raw.parent / "synth.json"),
+        "--n-samples",
+        str(n_samples),
+    ]
+    subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    stamp.write_text(json.dumps({"n_samples": n_samples}))
+
+
+def bench_size(n_samples: int, workdir: Path, workers: int) -> dict:
+    params = bench_params(workdir, workers)
+    raw = workdir / f"raw_{n_samples}"
+    generate(n_samples, raw, params)
+    out = workdir / f"run_{n_samples}"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    py, m = sys.executable, out / "metrics"
+    stages = {
+        "parse": ["--raw", raw, "--out", out / "parse"],
+        "denoise": ["--parsed", out / "parse", "--out", out / "denoise"],
+        "align": ["--denoised", out / "denoise", "--out", out / "align"],
+        "shard": [
+            "--aligned",
+            out / "align",
+            "--out",
+            out / "store.zarr",
+            "--rejected",
+            out / "shard_rejected.csv",
+        ],
+    }
+    rows = {}
+    for stage, args in stages.items():
+        cmd = [py, "-m", f"stages.{stage}", "--params", params, "--metrics", m / f"{stage}.json"]
+        rows[stage] = run_monitored([str(c) for c in cmd + args])
+    frames = json.loads((m / "parse.json").read_text())["n_frames"]
+    n_files = sum(1 for p in (out / "store.zarr").rglob("*") if p.is_file())
+    return {"n_samples": n_samples, "frames": frames, "stages": rows, "store_files": n_files}
+
+
+def report(result: dict) -> None:
+    frames = result["frames"]
+    total_s = sum(s for s, _ in result["stages"].values())
+    peak = max(mb for _, mb in result["stages"].values())
+    print(f"\n== {result['n_samples']} samples, {frames} frames ==")
+    print(f"{'stage':<8} {'seconds':>8} {'frames/s':>10} {'peak RSS MB':>12}")
+    for stage, (secs, mb) in result["stages"].items():
+        print(f"{stage:<8} {secs:8.1f} {frames / secs:10.0f} {mb:12.0f}")
+    fps = frames / total_s
+    print(f"{'total':<8} {total_s:8.1f} {fps:10.0f} {peak:12.0f}")
+    print(
+        f"throughput vs reference scripts ({REFERENCE_FRAMES_PER_S:.0f} frames/s): "
+        f"{fps / REFERENCE_FRAMES_PER_S:.1f}x; vs target {TARGET_FRAMES_PER_S:.0f}: "
+        f"{fps / TARGET_FRAMES_PER_S:.2f}"
+    )
+    print(f"peak RSS {peak:.0f} MB (target <= 1536 MB); store files: {result['store_files']}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="5000,20000", help="comma-separated sample counts")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--workdir", type=Path, default=ROOT / "benchmarks" / "out")
+    args = ap.parse_args()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    results = [bench_size(int(n), args.workdir, args.workers) for n in args.sizes.split(",")]
+    for r in results:
+        report(r)
+    if len(results) > 1:
+        a, b = results[0], results[-1]
+        peak_a = max(mb for _, mb in a["stages"].values())
+        peak_b = max(mb for _, mb in b["stages"].values())
+        print(
+            f"\npeak RSS ratio {b['n_samples']}/{a['n_samples']} samples: "
+            f"{peak_b / peak_a:.2f} (samples ratio {b['n_samples'] / a['n_samples']:.1f})"
+        )
+
+
+if __name__ == "__main__":
+    main()
