@@ -36,11 +36,11 @@ def _denoise_params(mode: str) -> DenoiseParams:
     )
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def reference_denoise_params() -> DenoiseParams:
     return _denoise_params("reference")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def fixed_denoise_params() -> DenoiseParams:
     return _denoise_params("fixed")
