@@ -73,3 +73,16 @@ def test_bad_file_becomes_rejected_row_with_line(tmp_path) -> None:
     assert isinstance(result, Rejected)
     assert result.line == 3 and "unexpected end of file in frame 1 of 2" in result.reason
     assert result.message().startswith(f"{bad}:3: ")
+
+
+def test_corrupt_archives_are_rejected_not_raised(tmp_path, shared_data) -> None:
+    (tmp_path / "broken.zip").write_bytes(b"PK\x03\x04 not really a zip")
+    archive = _zip(tmp_path, shared_data, {f"{A050}.skeleton": A050})
+    data = bytearray(archive.read_bytes())
+    data[200:260] = b"\x00" * 60  # damage the compressed member
+    archive.write_bytes(bytes(data))
+    files, rejected, _ = list_raw_files([tmp_path])
+    assert any("unreadable zip archive" in r.reason for r in rejected)
+    for ref in files:
+        result = load_raw(ref)
+        assert isinstance(result, Rejected) and "cannot read" in result.reason

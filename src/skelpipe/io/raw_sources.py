@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -53,18 +54,19 @@ def _unsafe_member(member: str) -> bool:
 
 
 def _from_zip(archive: Path) -> Iterator[RawFileRef | Rejected]:
-    with zipfile.ZipFile(archive) as zf:
+    try:
+        zf = zipfile.ZipFile(archive)
+    except (OSError, zipfile.BadZipFile) as err:
+        yield Rejected(archive.name, str(archive), None, f"unreadable zip archive: {err}")
+        return
+    with zf:
         for info in zf.infolist():
             member = info.filename
             if info.is_dir() or not member.endswith(SUFFIX):
                 continue
             if _unsafe_member(member):
-                yield Rejected(
-                    member,
-                    f"{archive}:{member}",
-                    None,
-                    "unsafe member path in archive (absolute or '..'); not read",
-                )
+                reason = "unsafe member path in archive (absolute or '..'); not read"
+                yield Rejected(member, f"{archive}:{member}", None, reason)
                 continue
             yield RawFileRef(PurePosixPath(member).name[: -len(SUFFIX)], member, str(archive))
 
@@ -98,7 +100,7 @@ def list_raw_files(
         items: Iterable[RawFileRef | Rejected]
         if p.is_dir():
             items = _from_dir(p)
-        elif zipfile.is_zipfile(p):
+        elif p.suffix == ".zip" or zipfile.is_zipfile(p):
             items = _from_zip(p)
         elif p.is_file() and p.name.endswith(SUFFIX):
             items = [RawFileRef(p.name[: -len(SUFFIX)], str(p))]
@@ -148,7 +150,7 @@ def load_raw(ref: RawFileRef) -> RawSkeleton | Rejected:
     """Read and parse one file; any problem becomes a :class:`Rejected` row (never raises)."""
     try:
         data = read_raw_bytes(ref)
-    except (OSError, zipfile.BadZipFile, KeyError) as err:
+    except (OSError, zipfile.BadZipFile, KeyError, zlib.error, EOFError) as err:
         return Rejected(ref.name, ref.source, None, f"cannot read: {err}")
     try:
         return parse_skeleton(data, ref.name, ref.source)
