@@ -34,6 +34,16 @@ def fail(message: str) -> None:
     raise SystemExit(1)
 
 
+def require_parts(folder: Path) -> list[Path]:
+    """The part files of a previous stage's output, or a clean failure naming the folder."""
+    from skelpipe.io.h5store import list_parts
+
+    parts = list_parts(folder)
+    if not parts:
+        fail(f"{folder}: no part-*.h5 files (missing input, or the previous stage kept no sample)")
+    return parts
+
+
 def write_metrics(path: Path, metrics: dict[str, Any]) -> None:
     """Write flat snake_case metrics as JSON, atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -6,11 +6,10 @@ from pathlib import Path
 
 import typer
 
-from skelpipe.io.h5store import list_parts
 from skelpipe.parallel import ordered_map
 from skelpipe.params import AlignParams
 from skelpipe.runner import align_part, merge
-from stages._common import atomic_dir, fail, load_params, write_metrics
+from stages._common import atomic_dir, load_params, require_parts, write_metrics
 
 app = typer.Typer(add_completion=False)
 
@@ -23,9 +22,7 @@ def main(
     params_file: Path = typer.Option(Path("params.yaml"), "--params"),
 ) -> None:
     p = load_params(AlignParams, "align", params_file)
-    parts = list_parts(denoised)
-    if not parts:
-        fail(f"{denoised}: no part-*.h5 files (did the previous stage keep any sample?)")
+    parts = require_parts(denoised)
     with atomic_dir(out) as tmp:
         res = merge(list(ordered_map(align_part, [(s, tmp, p) for s in parts], p.workers, 1)))
     write_metrics(metrics, {k: int(v) for k, v in res.counts.items()})

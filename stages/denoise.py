@@ -7,12 +7,11 @@ from pathlib import Path
 
 import typer
 
-from skelpipe.io.h5store import list_parts
 from skelpipe.io.rejected import write_rejected
 from skelpipe.parallel import ordered_map
 from skelpipe.params import DenoiseParams
 from skelpipe.runner import denoise_part, merge
-from stages._common import atomic_dir, fail, load_params, write_metrics
+from stages._common import atomic_dir, fail, load_params, require_parts, write_metrics
 
 app = typer.Typer(add_completion=False)
 
@@ -26,7 +25,7 @@ def main(
 ) -> None:
     p = load_params(DenoiseParams, "denoise", params_file)
     with atomic_dir(out) as tmp:
-        tasks = [(part, tmp, p) for part in list_parts(parsed)]
+        tasks = [(part, tmp, p) for part in require_parts(parsed)]
         res = merge(list(ordered_map(denoise_part, tasks, p.workers, chunksize=1)))
         for r in res.rejected:
             print(f"rejected: {r.message()}")

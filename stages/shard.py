@@ -12,7 +12,7 @@ from skelpipe.io.rejected import write_rejected
 from skelpipe.params import ShardParams
 from skelpipe.shards import ShardError, StoreWriter
 from skelpipe.skeleton import get_layout
-from stages._common import atomic_dir, fail, load_params, write_metrics
+from stages._common import atomic_dir, fail, load_params, require_parts, write_metrics
 
 app = typer.Typer(add_completion=False)
 
@@ -27,6 +27,7 @@ def main(
 ) -> None:
     p = load_params(ShardParams, "shard", params_file)
     src = aligned
+    require_parts(src)
     rejected: list[Rejected] = []
     try:
         with atomic_dir(out) as tmp:
