@@ -144,3 +144,72 @@ class ShardParams:
     compressor: Literal["lz4", "zstd", "none"]  # blosc codec of the joints (byte shuffle)
     compression_level: int  # blosc clevel (lz4: 5 ~ 500 MB/s; zstd: 1-3 smaller, slower)
     validation: ValidationParams
+
+
+@dataclass(frozen=True)
+class SynthParams:
+    """Section ``synth``: the embedded synthetic raw NTU RGB+D dataset (``skelpipe.synth``)."""
+
+    seed: int  # master seed; every sample's RNG derives from (seed, sample name), >= 0
+    subjects: int  # performers P001..; >= 10 puts both NTU60 cross-subject folds in the set
+    setups: int  # S001..; >= 2 gives even and odd setups (both NTU120 cross-setup folds)
+    setups_per_subject: int  # each subject visits this many setups, round robin (NTU: 1 to 4)
+    actions: tuple[int, ...]  # NTU action codes to perform, from skelpipe.synth.ACTIONS
+    camera_yaw_deg: tuple[float, ...]  # C001, C002, ..: yaw about the scene (NTU: 0, 45, -45)
+    facing_yaw_deg: tuple[float, ...]  # R001, R002, ..: yaw faced (NTU: towards C002, then C003)
+    camera_height_m: tuple[float, ...]  # [low, high] camera height, drawn per setup
+    camera_distance_m: tuple[float, ...]  # [low, high] camera distance, drawn per setup
+    frames: tuple[int, ...]  # [min, max] frames per sample at 30 fps
+    jitter_mm: float  # Gaussian sensor noise per coordinate (sd); inferred joints get 3x
+    inferred_rate: float  # share of joint records with trackingState 1 (inferred)
+    p_spurious_short: float  # P(a second body seen for <= 11 frames): the denoise length rule
+    p_sideways: float  # P(a spurious body lying sideways, > 11 frames): the denoise spread rule
+    p_zero_frames: float  # P(a few frames with body count 0): dropped by the parser
+    p_id_switch: float  # P(a one-person sample's body gets a new ID mid-sample)
+    newline: Literal["crlf", "lf"]  # line ending of the files; the official zip uses CRLF
+    workers: int  # processes; 0 = one per core
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    """Section ``train``: the recipe shared by every model x stream of the matrix.
+
+    Defaults in params.yaml follow CTR-GCN's NTU recipe (SGD + nesterov, lr 0.1, wd 4e-4, 5
+    warm-up epochs, steps at 35/55 of 65) scaled down for the CPU preset.
+    """
+
+    benchmark: str  # store split to train on, e.g. ntu60_xsub / nw_ucla_xview
+    models: tuple[str, ...]  # matrix axis: stgcn, stgcnpp, ctrgcn, infogcn, tsgcnext
+    streams: tuple[str, ...]  # matrix axis: joint, bone, joint_motion, bone_motion
+    preset: Literal["paper", "cpu"]  # model width preset
+    epochs: int
+    batch_size: int
+    lr: float  # base learning rate (after warm-up)
+    momentum: float
+    nesterov: bool
+    weight_decay: float
+    warmup_epochs: int  # linear warm-up from lr / (warmup_epochs + 1)
+    schedule: Literal["step", "cosine"]
+    lr_steps: tuple[int, ...]  # epochs where the step schedule multiplies lr by lr_decay
+    lr_decay: float
+    label_smoothing: float  # InfoGCN uses 0.1; CTR-GCN 0.0
+    window: int  # frames fed to the model (valid crop-resize), CTR-GCN: 64
+    p_interval_train: tuple[float, ...]  # random crop ratio range, CTR-GCN: [0.5, 1]
+    p_interval_eval: tuple[float, ...]  # centred crop, CTR-GCN: [0.95]
+    rotate_theta: float  # random rotation (radians) in training; 0 = off
+    seed: int
+    num_workers: int  # DataLoader workers (each opens its own store handle)
+    threads: int  # torch intra-op threads on CPU; 0 = torch default
+    device: Literal["auto", "cpu", "cuda"]
+    amp: bool  # mixed precision on CUDA (ignored on CPU)
+    compile: bool  # torch.compile the model (CUDA only; CPU keeps eager mode)
+    eval_every: int  # epochs between validation passes (the last epoch is always evaluated)
+
+
+@dataclass(frozen=True)
+class EnsembleParams:
+    """Section ``ensemble``: which streams to combine and with which weights."""
+
+    members: tuple[str, ...]  # "<model>-<stream>" training outputs to combine, in order
+    weights: tuple[float, ...] | Literal["fit"]  # fixed (CTR-GCN: 0.6 0.6 0.4 0.4) or "fit"
+    grid: tuple[float, ...]  # candidate weights when fitting (on the validation fold only)

@@ -1,0 +1,232 @@
+"""Classifier training on the sample store: recipe, determinism, resume, scores by name.
+
+The recipe follows CTR-GCN / InfoGCN: SGD with Nesterov momentum, linear warm-up then step or
+cosine decay, weight decay, optional label smoothing, valid crop-resize and rotation augmentation.
+
+Determinism: model init, shuffling and every sample's augmentation are seeded from
+``(seed, epoch, sample index)``, so a run resumed from an epoch checkpoint equals an uninterrupted
+one (CPU). Checkpoints are written atomically at the end of each epoch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
+
+from skelpipe.features import InputConfig, make_input
+from skelpipe.params import TrainParams
+from skelpipe.skeleton import Layout, get_layout
+from skelpipe.store import SampleStore
+
+
+class StreamDataset(Dataset):
+    """One split of the store as model input ``(C, T, V, M)`` of one stream.
+
+    Augmentation randomness comes from ``(seed, epoch, sample index)``: independent of workers.
+    """
+
+    def __init__(
+        self,
+        store: SampleStore,
+        indices: np.ndarray,
+        cfg: InputConfig,
+        layout: Layout,
+        seed: int,
+        train: bool,
+    ) -> None:
+        self.store, self.indices, self.cfg, self.layout = store, indices, cfg, layout
+        self.seed, self.train, self.epoch = seed, train, 0
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, k: int) -> tuple[torch.Tensor, int, int]:
+        i = int(self.indices[k])
+        rng = np.random.default_rng([self.seed, self.epoch, i]) if self.train else None
+        x = make_input(self.store.sample(i), self.cfg, self.layout, rng)
+        return torch.from_numpy(x), int(self.store.meta["label"][i]), i
+
+
+def input_config(p: TrainParams, stream: str, train: bool) -> InputConfig:
+    return InputConfig(
+        stream=stream,
+        window=p.window,
+        p_interval=p.p_interval_train if train else p.p_interval_eval,
+        rotate_theta=p.rotate_theta if train else 0.0,
+    )
+
+
+def lr_at(epoch: float, p: TrainParams) -> float:
+    """Learning rate at a (fractional) epoch: linear warm-up, then step or cosine decay."""
+    if epoch < p.warmup_epochs:
+        return p.lr * (epoch + 1) / (p.warmup_epochs + 1)
+    if p.schedule == "cosine":
+        span = max(p.epochs - p.warmup_epochs, 1)
+        return 0.5 * p.lr * (1 + math.cos(math.pi * (epoch - p.warmup_epochs) / span))
+    return p.lr * p.lr_decay ** sum(epoch >= s for s in p.lr_steps)
+
+
+def resolve_device(p: TrainParams) -> torch.device:
+    if p.device == "cuda" or (p.device == "auto" and torch.cuda.is_available()):
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
+def config_hash(p: TrainParams, model: str, stream: str) -> str:
+    """Identifies a run; a checkpoint from another configuration is never resumed."""
+    blob = json.dumps({"params": asdict(p), "model": model, "stream": stream}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+@dataclass
+class RunState:
+    """What a checkpoint holds besides the weights."""
+
+    epoch: int = 0  # epochs completed
+    history: list[dict] = field(default_factory=list)
+
+
+def save_checkpoint(
+    path: Path, model: nn.Module, opt: torch.optim.Optimizer, state: RunState, run_id: str
+) -> None:
+    """Write atomically: a kill mid-write leaves the previous checkpoint intact."""
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(
+        {
+            "model": model.state_dict(),
+            "optimizer": opt.state_dict(),
+            "epoch": state.epoch,
+            "history": state.history,
+            "run_id": run_id,
+        },
+        tmp,
+    )
+    os.replace(tmp, path)
+
+
+def load_checkpoint(
+    path: Path, model: nn.Module, opt: torch.optim.Optimizer | None, run_id: str
+) -> RunState | None:
+    """Restore from ``path`` if it belongs to this run (same ``run_id``); else None."""
+    if not path.exists():
+        return None
+    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    if ckpt.get("run_id") != run_id:
+        return None
+    model.load_state_dict(ckpt["model"])
+    if opt is not None:
+        opt.load_state_dict(ckpt["optimizer"])
+    return RunState(int(ckpt["epoch"]), list(ckpt["history"]))
+
+
+def seed_everything(seed: int) -> None:
+    """Seed torch (model init); numpy randomness always comes from explicit Generators."""
+    torch.manual_seed(seed)
+
+
+def make_loader(ds: StreamDataset, p: TrainParams, shuffle: bool, epoch: int) -> DataLoader:
+    gen = torch.Generator().manual_seed(p.seed * 1000 + epoch)
+    return DataLoader(
+        ds,
+        batch_size=p.batch_size,
+        shuffle=shuffle,
+        generator=gen,
+        num_workers=p.num_workers,
+        drop_last=False,
+        persistent_workers=False,
+        pin_memory=False,
+    )
+
+
+def loss_for(
+    model: nn.Module, logits: torch.Tensor, y: torch.Tensor, smoothing: float
+) -> torch.Tensor:
+    """Cross-entropy (+ the model's auxiliary loss, e.g. InfoGCN's information bottleneck)."""
+    loss = nn.functional.cross_entropy(logits.float(), y, label_smoothing=smoothing)
+    aux = getattr(model, "auxiliary_loss", None)
+    if callable(aux):
+        loss = loss + aux(y)
+    return loss
+
+
+def train_epoch(
+    model: nn.Module,
+    loader: DataLoader,
+    opt: torch.optim.Optimizer,
+    epoch: int,
+    p: TrainParams,
+    device: torch.device,
+    progress: Callable[[int, float], None] | None = None,
+) -> float:
+    """One epoch; lr set per iteration from :func:`lr_at`. Returns the mean training loss."""
+    model.train()
+    use_amp = p.amp and device.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    total, count, n_iter = 0.0, 0, len(loader)
+    for it, (x, y, _) in enumerate(loader):
+        for group in opt.param_groups:
+            group["lr"] = lr_at(epoch + it / max(n_iter, 1), p)
+        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        with torch.autocast(device.type, enabled=use_amp):
+            loss = loss_for(model, model(x), y, p.label_smoothing)
+        opt.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+        total, count = total + loss.item() * len(y), count + len(y)
+        if progress is not None:
+            progress(len(y), loss.item())
+    return total / max(count, 1)
+
+
+@torch.no_grad()
+def predict(model: nn.Module, loader: DataLoader, device: torch.device) -> tuple[np.ndarray, ...]:
+    """Scores (N, K) float32, labels (N,), store indices (N,) for every sample of ``loader``."""
+    model.eval()
+    scores, labels, idx = [], [], []
+    for x, y, i in loader:
+        scores.append(model(x.to(device)).float().cpu().numpy())
+        labels.append(y.numpy())
+        idx.append(i.numpy())
+    if not scores:
+        return np.zeros((0, 0), np.float32), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(scores), np.concatenate(labels), np.concatenate(idx)
+
+
+def build_datasets(store: SampleStore, p: TrainParams, stream: str) -> dict[str, StreamDataset]:
+    layout = get_layout(store.attrs["layout"])
+    out = {}
+    for part in ("train", "val", "test"):
+        train = part == "train"
+        out[part] = StreamDataset(
+            store,
+            store.split(p.benchmark, part),
+            input_config(p, stream, train),
+            layout,
+            p.seed,
+            train,
+        )
+    return out
+
+
+def progress_bar(total: int, label: str) -> tqdm:
+    """A bar with samples/s and ETA (tqdm); quiet under ``CI=true``."""
+    return tqdm(
+        total=total,
+        desc=label,
+        unit="sample",
+        leave=False,
+        dynamic_ncols=True,
+        disable=os.environ.get("CI") == "true",
+    )

@@ -1,0 +1,33 @@
+"""Per-epoch curves with DVCLive (``dvcyaml=None, save_dvc_exp=False``: dvc.yaml declares plots).
+
+The epoch history lives in the training checkpoint; on resume the DVCLive folder is rebuilt from
+it, so curves never hold duplicated or missing epochs after an interruption.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from dvclive import Live
+
+from skelpipe.evaluate import topk_accuracy
+
+CURVES = ("train_loss", "lr", "val_top1")
+
+
+class LiveLog:
+    def __init__(self, path: Path, history: list[dict]) -> None:
+        self.live = Live(str(path), resume=False, dvcyaml=None, save_dvc_exp=False)
+        for row in history:
+            self.log_epoch(row)
+
+    def log_epoch(self, row: dict) -> None:
+        for key in CURVES:
+            if key in row:
+                self.live.log_metric(key, row[key], plot=True)
+        self.live.next_step()
+
+    @staticmethod
+    def val_metrics(scores: np.ndarray, labels: np.ndarray, _idx: np.ndarray) -> dict:
+        return {"val_top1": round(topk_accuracy(scores, labels, 1), 6)} if len(labels) else {}
