@@ -387,3 +387,20 @@ def test_actor_count_checks(
             out.counts["n_one_person_action_two_actors"],
         )
         assert got == expected, p.mode
+
+
+def test_id_switch_is_one_actor_in_fixed_mode_two_columns_in_reference(
+    reference_denoise_params, fixed_denoise_params
+) -> None:
+    """A person whose body ID changes mid-sample: two IDs, never overlapping."""
+    rng = np.random.default_rng(7)
+    xyz = np.cumsum(rng.normal(scale=0.01, size=(60, 25, 3)), axis=0).astype(np.float32)
+    xyz[:, :, 1] *= 4  # taller than wide: passes the spread rule
+    ids = np.where(np.arange(60) < 30, 1, 2).astype(np.uint64)
+    args = ("S001C001P001R001A008", 8, np.arange(60), ids, xyz, np.ones(60, np.int64))
+    ref = denoise_sample(*args, reference_denoise_params)
+    fixed = denoise_sample(*args, fixed_denoise_params)
+    assert ref.n_actors == 2 and ref.counts["n_one_person_action_two_actors"] == 1
+    assert fixed.n_actors == 1 and fixed.counts["n_one_person_action_two_actors"] == 0
+    np.testing.assert_array_equal(fixed.joints[:, 0], xyz)
+    np.testing.assert_array_equal(ref.joints[:, 0], xyz)

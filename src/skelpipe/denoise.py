@@ -17,7 +17,8 @@ Two modes (``params.denoise.mode``):
     overlap and no overwritten frame; ``no_silent_drop`` a body overlapping both actors is recorded
     in the decision table and counted; ``all_zero_test`` missing frames are all-zero rows;
     ``two_person_classes`` the "denoising failed" checks use the real two-person classes
-    (A050-A060, A106-A120) rather than ``int(name[-2:]) >= 50``.
+    (A050-A060, A106-A120) rather than ``int(name[-2:]) >= 50``; ``actor_count`` a sample counts
+    as two-actor only if the second slot holds a body (a body-ID switch stays one actor).
 
 Every decision is reported as a row ``(sample, body, rule, value, decision)``.
 """
@@ -152,7 +153,9 @@ def denoise_sample(
         )
     else:
         out.joints = _place_two(name, survivors, n_frames, ref, out)
-        out.n_actors = 2
+        # reference: two survivors always give the 150-column layout, even when every other
+        # body went into actor 1's slot; fixed: two actors only if the second slot is used
+        out.n_actors = 2 if ref or np.any(out.joints[:, 1] != 0) else 1
     _check_actor_count(action, out, ref, name)
     out.joints = _remove_missing_frames(out.joints, out.n_actors, ref, out)
     if out.joints.shape[0] == 0:

@@ -30,8 +30,12 @@ class Scores:
 
 
 def save_scores(path: Path, s: Scores) -> None:
-    np.savez(path, names=np.asarray(s.names, dtype=str), scores=s.scores.astype(np.float32),
-             labels=s.labels.astype(np.int64))  # fmt: skip
+    np.savez(
+        path,
+        names=np.asarray(s.names, dtype=str),
+        scores=s.scores.astype(np.float32),
+        labels=s.labels.astype(np.int64),
+    )
 
 
 def load_scores(path: Path) -> Scores:
@@ -65,8 +69,9 @@ def join_by_name(streams: dict[str, Scores]) -> tuple[np.ndarray, np.ndarray, np
             raise EnsembleError(f"stream {key!r} {what} samples {bad} (vs {ref_name!r})")
         idx = np.array([order[key][n] for n in names.tolist()], dtype=np.int64)
         if s.scores.shape[1] != ref.scores.shape[1]:
-            raise EnsembleError(f"stream {key!r} has {s.scores.shape[1]} classes, not "
-                                f"{ref.scores.shape[1]}")  # fmt: skip
+            raise EnsembleError(
+                f"stream {key!r} has {s.scores.shape[1]} classes, not {ref.scores.shape[1]}"
+            )
         if not np.array_equal(s.labels[idx], ref.labels):
             raise EnsembleError(f"stream {key!r} disagrees on labels with {ref_name!r}")
         stack.append(s.scores[idx])
