@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -47,19 +48,26 @@ def run_monitored(cmd: list[str]) -> tuple[float, float]:
     return time.perf_counter() - t0, peak / 2**20
 
 
-def bench_params(workdir: Path, workers: int) -> Path:
-    """The default params with the benchmark's worker count."""
+def bench_params(workdir: Path, workers: int, n_samples: int) -> tuple[Path, int]:
+    """The default params, scaled to about ``n_samples`` synthetic files, with ``workers``.
+
+    Returns the params file and the exact number of samples it generates.
+    """
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     for section in ("synth", "parse", "denoise", "align"):
-        if "workers" in params.get(section, {}):
-            params[section]["workers"] = workers
-    path = workdir / "params.yaml"
-    path.write_text(yaml.safe_dump(params))
-    return path
+        params[section]["workers"] = workers
+    synth = params["synth"]
+    per_visit = len(synth["actions"]) * len(synth["camera_yaw_deg"]) * len(synth["facing_yaw_deg"])
+    visits = max(1, math.ceil(n_samples / (per_visit * 106)))  # NTU120 has 106 subjects
+    subjects = max(10, round(n_samples / (per_visit * visits)))
+    synth.update(subjects=subjects, setups=32, setups_per_subject=visits)
+    path = workdir / f"params_{n_samples}.yaml"
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+    return path, subjects * visits * per_visit
 
 
-def generate(n_samples: int, raw: Path, params: Path) -> None:
-    """Write a synthetic raw set of about ``n_samples`` files (cached between runs)."""
+def generate(raw: Path, params: Path, n_samples: int) -> None:
+    """Write the synthetic raw set (cached between runs with the same size)."""
     stamp = raw / ".bench.json"
     if stamp.exists() and json.loads(stamp.read_text()).get("n_samples") == n_samples:
         return
@@ -73,18 +81,18 @@ def generate(n_samples: int, raw: Path, params: Path) -> None:
         "--out",
         str(raw),
         "--metrics",
-        str(raw.parent / "synth.json"),
-        "--n-samples",
-        str(n_samples),
+        str(raw.parent / f"synth_{n_samples}.json"),
     ]
+    t0 = time.perf_counter()
     subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    print(f"generated {n_samples} raw files in {time.perf_counter() - t0:.0f}s", flush=True)
     stamp.write_text(json.dumps({"n_samples": n_samples}))
 
 
 def bench_size(n_samples: int, workdir: Path, workers: int) -> dict:
-    params = bench_params(workdir, workers)
+    params, n_samples = bench_params(workdir, workers, n_samples)
     raw = workdir / f"raw_{n_samples}"
-    generate(n_samples, raw, params)
+    generate(raw, params, n_samples)
     out = workdir / f"run_{n_samples}"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)

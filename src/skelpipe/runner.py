@@ -23,7 +23,7 @@ from skelpipe.io.h5store import (
     part_path,
     read_layout,
 )
-from skelpipe.io.raw_sources import RawFileRef, Rejected, load_raw
+from skelpipe.io.raw_sources import RawFileRef, Rejected, iter_loaded
 from skelpipe.params import AlignParams, DenoiseParams
 from skelpipe.sample_id import SampleId
 from skelpipe.skeleton import NTU25, get_layout
@@ -56,8 +56,7 @@ def parse_part(task: tuple[int, list[RawFileRef], Path, bool]) -> PartResult:
     res = PartResult()
     writer = ParsedWriter(part_path(out, index))
     try:
-        for ref in refs:
-            raw = load_raw(ref)
+        for raw in iter_loaded(refs):
             if isinstance(raw, Rejected):
                 res.rejected.append(raw)
                 if stop_on_error:

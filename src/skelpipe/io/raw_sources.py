@@ -7,10 +7,13 @@ rejected (never opened), as are names that are not NTU sample names and duplicat
 
 from __future__ import annotations
 
+import itertools
 import os
 import zipfile
 import zlib
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -146,16 +149,46 @@ def read_raw_bytes(ref: RawFileRef) -> bytes:
     return zf.read(ref.path)
 
 
-def load_raw(ref: RawFileRef) -> RawSkeleton | Rejected:
-    """Read and parse one file; any problem becomes a :class:`Rejected` row (never raises)."""
+def try_read(ref: RawFileRef) -> bytes | Rejected:
+    """The file's bytes, or a :class:`Rejected` row when it cannot be read."""
     try:
-        data = read_raw_bytes(ref)
+        return read_raw_bytes(ref)
     except (OSError, zipfile.BadZipFile, KeyError, zlib.error, EOFError) as err:
         return Rejected(ref.name, ref.source, None, f"cannot read: {err}")
+
+
+def parse_bytes(ref: RawFileRef, data: bytes | Rejected) -> RawSkeleton | Rejected:
+    """Parse what :func:`try_read` returned; a format error becomes a :class:`Rejected` row."""
+    if isinstance(data, Rejected):
+        return data
     try:
         return parse_skeleton(data, ref.name, ref.source)
     except SkeletonFormatError as err:
         return Rejected(ref.name, ref.source, err.line, err.reason)
+
+
+def load_raw(ref: RawFileRef) -> RawSkeleton | Rejected:
+    """Read and parse one file; any problem becomes a :class:`Rejected` row (never raises)."""
+    return parse_bytes(ref, try_read(ref))
+
+
+def iter_loaded(refs: list[RawFileRef], prefetch: int = 8) -> Iterator[RawSkeleton | Rejected]:
+    """:func:`load_raw` over ``refs`` in order, reading ahead in a background thread.
+
+    Reading (I/O) overlaps parsing (compiled, GIL released), so one process keeps its core busy
+    while the disk works; at most ``prefetch`` files are held in memory.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending: deque = deque()
+        it = iter(refs)
+        for ref in itertools.islice(it, prefetch):
+            pending.append((ref, pool.submit(try_read, ref)))
+        while pending:
+            ref, future = pending.popleft()
+            nxt = next(it, None)
+            if nxt is not None:
+                pending.append((nxt, pool.submit(try_read, nxt)))
+            yield parse_bytes(ref, future.result())
 
 
 def read_name_list(path: str | Path) -> list[str]:
