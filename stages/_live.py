@@ -8,10 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 from dvclive import Live
-
-from skelpipe.evaluate import topk_accuracy
 
 CURVES = ("train_loss", "lr", "val_top1")
 
@@ -27,7 +24,3 @@ class LiveLog:
             if key in row:
                 self.live.log_metric(key, row[key], plot=True)
         self.live.next_step()
-
-    @staticmethod
-    def val_metrics(scores: np.ndarray, labels: np.ndarray, _idx: np.ndarray) -> dict:
-        return {"val_top1": round(topk_accuracy(scores, labels, 1), 6)} if len(labels) else {}

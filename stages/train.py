@@ -10,19 +10,7 @@ import typer
 from skelpipe.models import build_model
 from skelpipe.params import TrainParams
 from skelpipe.store import SampleStore
-from skelpipe.train import (
-    RunState,
-    build_datasets,
-    config_hash,
-    load_checkpoint,
-    make_loader,
-    predict,
-    progress_bar,
-    resolve_device,
-    save_checkpoint,
-    seed_everything,
-    train_epoch,
-)
+from skelpipe.train import build_datasets, config_hash, fit, make_loader, predict, resolve_device
 from skelpipe.train_report import write_outputs
 from stages._common import atomic_dir, fail, load_params, write_metrics
 from stages._live import LiveLog
@@ -45,59 +33,33 @@ def main(
     p = load_params(TrainParams, "train", params_file)
     if p.threads > 0:
         torch.set_num_threads(p.threads)
-    seed_everything(p.seed)
+    torch.manual_seed(p.seed)
     s = SampleStore(store)
     try:
         net = build_model(model, s.attrs["dataset"], p.preset)
         ds = build_datasets(s, p, stream)
     except (KeyError, ValueError) as err:
         fail(str(err))
-    device = resolve_device(p)
-    net.to(device)
-    fwd = torch.compile(net) if p.compile and device.type == "cuda" else net
-    opt = torch.optim.SGD(
-        net.parameters(),
-        lr=p.lr,
-        momentum=p.momentum,
-        nesterov=p.nesterov,
-        weight_decay=p.weight_decay,
-    )
-    run_id = config_hash(p, model, stream)
     checkpoint.mkdir(parents=True, exist_ok=True)
-    ckpt = checkpoint / "last.pt"
-    state = load_checkpoint(ckpt, net, opt, run_id) or RunState()
-    log = LiveLog(live, state.history)
-    for epoch in range(state.epoch, p.epochs):
-        ds["train"].epoch = epoch
-        with progress_bar(
-            len(ds["train"]), f"{model}-{stream} epoch {epoch + 1}/{p.epochs}"
-        ) as bar:
-            loss = train_epoch(
-                fwd,
-                make_loader(ds["train"], p, True, epoch),
-                opt,
-                epoch,
-                p,
-                device,
-                lambda n, _loss: bar.update(n),
-            )
-        row = {"epoch": epoch + 1, "train_loss": round(loss, 6), "lr": opt.param_groups[0]["lr"]}
-        if (epoch + 1) % p.eval_every == 0 or epoch + 1 == p.epochs:
-            row.update(log.val_metrics(*predict(fwd, make_loader(ds["val"], p, False, 0), device)))
-        state.history.append(row)
-        state.epoch = epoch + 1
-        save_checkpoint(ckpt, net, opt, state, run_id)
-        log.log_epoch(row)
-        print(
-            f"{model}-{stream} epoch {epoch + 1}: " + ", ".join(f"{k} {v}" for k, v in row.items())
-        )
+    run_id = config_hash(p, model, stream)
+    history = _resumed_history(checkpoint / "last.pt", run_id)
+    log = LiveLog(live, history)
+    state = fit(net, ds, p, checkpoint / "last.pt", run_id, f"{model}-{stream}", log.log_epoch)
+    device = resolve_device(p)
     with atomic_dir(out) as tmp:
         results = {
-            part: predict(fwd, make_loader(ds[part], p, False, 0), device)
+            part: predict(net, make_loader(ds[part], p, False, 0), device)
             for part in ("val", "test")
         }
         summary = write_outputs(tmp, plots, net, s, results, state.history)
     write_metrics(metrics, summary)
+
+
+def _resumed_history(ckpt: Path, run_id: str) -> list[dict]:
+    if not ckpt.exists():
+        return []
+    data = torch.load(ckpt, map_location="cpu", weights_only=True)
+    return list(data["history"]) if data.get("run_id") == run_id else []
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
+from skelpipe.evaluate import topk_accuracy
 from skelpipe.features import InputConfig, make_input
 from skelpipe.params import TrainParams
 from skelpipe.skeleton import Layout, get_layout
@@ -218,6 +219,60 @@ def build_datasets(store: SampleStore, p: TrainParams, stream: str) -> dict[str,
             train,
         )
     return out
+
+
+def fit(
+    net: nn.Module,
+    datasets: dict[str, StreamDataset],
+    p: TrainParams,
+    ckpt: Path,
+    run_id: str,
+    label: str,
+    on_epoch: Callable[[dict], None],
+) -> RunState:
+    """Train ``net`` for ``p.epochs``, resuming from ``ckpt`` when it belongs to ``run_id``.
+
+    After every epoch the state is checkpointed atomically, then ``on_epoch(row)`` is called with
+    the epoch's row (train_loss, lr, and val_top1 on evaluation epochs).
+    """
+    device = resolve_device(p)
+    net.to(device)
+    fwd = torch.compile(net) if p.compile and device.type == "cuda" else net
+    opt = torch.optim.SGD(
+        net.parameters(),
+        lr=p.lr,
+        momentum=p.momentum,
+        nesterov=p.nesterov,
+        weight_decay=p.weight_decay,
+    )
+    state = load_checkpoint(ckpt, net, opt, run_id) or RunState()
+    train_ds = datasets["train"]
+    for epoch in range(state.epoch, p.epochs):
+        train_ds.epoch = epoch
+        with progress_bar(len(train_ds), f"{label} epoch {epoch + 1}/{p.epochs}") as bar:
+            loss = train_epoch(
+                fwd,
+                make_loader(train_ds, p, True, epoch),
+                opt,
+                epoch,
+                p,
+                device,
+                lambda n, _loss: bar.update(n),
+            )
+        row = {
+            "epoch": epoch + 1,
+            "train_loss": round(loss, 6),
+            "lr": round(opt.param_groups[0]["lr"], 8),
+        }
+        if (epoch + 1) % p.eval_every == 0 or epoch + 1 == p.epochs:
+            scores, labels, _ = predict(fwd, make_loader(datasets["val"], p, False, 0), device)
+            if len(labels):
+                row["val_top1"] = round(topk_accuracy(scores, labels, 1), 6)
+        state.history.append(row)
+        state.epoch = epoch + 1
+        save_checkpoint(ckpt, net, opt, state, run_id)
+        on_epoch(row)
+    return state
 
 
 def progress_bar(total: int, label: str) -> tqdm:
