@@ -21,8 +21,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from skelpipe.io import _scan
-
 N_JOINTS = 25
 JOINT_VALUES = 12
 BODY_INFO_FIELDS = (
@@ -89,7 +87,8 @@ class RawSkeleton:
 
 
 def _structure_message(status: int, value: int, n_frames: int) -> str:
-    s = _scan
+    from skelpipe.io import _scan as s
+
     messages = {
         s.EMPTY: "empty file (no frame count)",
         s.BAD_FRAME_COUNT: "expected the frame count (one non-negative integer)",
@@ -119,6 +118,8 @@ def parse_skeleton(data: bytes, name: str, source: str | None = None) -> RawSkel
     Raises:
         SkeletonFormatError: on any deviation from the format, NaN/inf values, or no body at all.
     """
+    from skelpipe.io import _scan  # numba: imported only by the stages that parse
+
     source = source or name
     buf = np.frombuffer(data, dtype=np.uint8)
     vals, tok_start, tok_end, slow, line_tok0 = _scan.scan_tokens(buf)
