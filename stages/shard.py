@@ -6,11 +6,11 @@ from pathlib import Path
 
 import typer
 
-from skelpipe.io.h5store import iter_sequences, read_layout
+from skelpipe.io.h5store import frame_counts, iter_sequences, read_layout
 from skelpipe.io.raw_sources import Rejected
 from skelpipe.io.rejected import write_rejected
 from skelpipe.params import ShardParams
-from skelpipe.shards import ShardError, StoreWriter
+from skelpipe.shards import ShardError, StoreWriter, shards_needed
 from skelpipe.skeleton import get_layout
 from stages._common import atomic_dir, fail, load_params, require_parts, write_metrics
 
@@ -31,7 +31,8 @@ def main(
     rejected: list[Rejected] = []
     try:
         with atomic_dir(out) as tmp:
-            writer = StoreWriter(tmp, get_layout(read_layout(src)), p)
+            bound = shards_needed(frame_counts(src), p.shard_frames)
+            writer = StoreWriter(tmp, get_layout(read_layout(src)), p, bound)
             for seq in iter_sequences(src):
                 try:
                     writer.append(seq)

@@ -8,7 +8,13 @@ import pytest
 from skelpipe.io.h5store import Sequence
 from skelpipe.params import ShardParams, ValidationParams
 from skelpipe.sample_id import SampleId
-from skelpipe.shards import ShardError, StoreWriter, decode_names, encode_names
+from skelpipe.shards import (
+    ShardError,
+    StoreWriter,
+    decode_names,
+    encode_names,
+    shards_needed,
+)
 from skelpipe.skeleton import NTU25
 from skelpipe.splits import NTU60_XSUB_TRAIN
 from skelpipe.store import SampleStore
@@ -36,7 +42,8 @@ def _sequences(n: int = 60, seed: int = 0) -> list[Sequence]:
 
 
 def _build(tmp_path, seqs, params=PARAMS):
-    writer = StoreWriter(tmp_path / "store.zarr", NTU25, params)
+    bound = shards_needed(np.array([len(s.joints) for s in seqs]), params.shard_frames)
+    writer = StoreWriter(tmp_path / "store.zarr", NTU25, params, bound)
     for s in seqs:
         writer.append(s)
     return writer.close(), SampleStore(tmp_path / "store.zarr")
@@ -85,7 +92,7 @@ def test_splits_follow_reference_and_validation_is_by_subject(tmp_path) -> None:
 
 
 def test_labels_outside_the_dataset_are_rejected(tmp_path) -> None:
-    writer = StoreWriter(tmp_path / "s.zarr", NTU25, PARAMS)
+    writer = StoreWriter(tmp_path / "s.zarr", NTU25, PARAMS, 4)
     seq = Sequence("S018C001P050R001A100", np.zeros((5, 2, 25, 3), np.float32), 1)
     with pytest.raises(ShardError, match="not a ntu60 class"):
         writer.append(seq)
@@ -97,3 +104,15 @@ def test_labels_outside_the_dataset_are_rejected(tmp_path) -> None:
 def test_names_encoding_round_trip() -> None:
     names = ["S001C001P001R001A001", "a01_s01_e00_v01"]
     assert decode_names(encode_names(names)) == names
+
+
+def test_shard_bound_holds() -> None:
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        n = rng.integers(1, 256, size=int(rng.integers(1, 300)))
+        used, fill = 1, 0
+        for t in n:  # the greedy packing of StoreWriter
+            if fill + t > 256:
+                used, fill = used + 1, 0
+            fill += t
+        assert used <= shards_needed(n, 256)

@@ -16,6 +16,7 @@ Group attributes: layout, dataset, num_classes, benchmarks, shard_frames, chunk_
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,15 +49,17 @@ class _Pending:
 class StoreWriter:
     """Append sequences shard by shard (a shard is written once, whole), then metadata."""
 
-    def __init__(self, path: Path, layout: Layout, params: ShardParams) -> None:
+    def __init__(self, path: Path, layout: Layout, params: ShardParams, max_shards: int) -> None:
+        """``max_shards``: an upper bound on the shards needed (see :func:`shards_needed`)."""
         if params.shard_frames % params.chunk_frames:
             raise ShardError("shard.shard_frames must be a multiple of shard.chunk_frames")
         self.params, self.layout = params, layout
         self.root = zarr.open_group(str(path), mode="w")
         self.row_shape = (layout.max_persons, layout.num_joints, 3)
+        # sized for the worst case up front, trimmed in close(): shard writes never race a resize
         self.joints = self.root.create_array(
             "joints",
-            shape=(0, *self.row_shape),
+            shape=(max_shards * params.shard_frames, *self.row_shape),
             dtype="float32",
             chunks=(params.chunk_frames, *self.row_shape),
             shards=(params.shard_frames, *self.row_shape),
@@ -64,6 +67,9 @@ class StoreWriter:
             fill_value=0.0,
         )
         self.pending = _Pending(np.zeros((params.shard_frames, *self.row_shape), np.float32))
+        self.max_shards = max_shards
+        self.writer = ThreadPoolExecutor(max_workers=1)  # compress + write while reading goes on
+        self.in_flight: Future | None = None
         self.meta: dict[str, list[int]] = {
             k: [] for k in ("frame_start", "n_frames", *META_COLUMNS)
         }
@@ -103,17 +109,29 @@ class StoreWriter:
         self.names.append(seq.name)
 
     def _flush(self) -> None:
+        """Hand the full shard to the writer thread (one in flight) and start a fresh buffer."""
         p, sf = self.pending, self.params.shard_frames
         if p.used == 0:
             return
-        self.joints.resize(((p.index + 1) * sf, *self.row_shape))
-        self.joints[p.index * sf : (p.index + 1) * sf] = p.buffer
-        p.buffer[:] = 0
+        if p.index >= self.max_shards:
+            raise ShardError(f"more than max_shards={self.max_shards} shards needed")
+        self._wait()
+        region = slice(p.index * sf, (p.index + 1) * sf)
+        self.in_flight = self.writer.submit(self.joints.__setitem__, region, p.buffer)
+        p.buffer = np.zeros_like(p.buffer)
         p.used, p.index = 0, p.index + 1
+
+    def _wait(self) -> None:
+        if self.in_flight is not None:
+            self.in_flight.result()
+            self.in_flight = None
 
     def close(self) -> dict[str, int]:
         """Write the last shard, metadata and splits; returns counts for metrics."""
         self._flush()
+        self._wait()
+        self.writer.shutdown()
+        self.joints.resize((self.pending.index * self.params.shard_frames, *self.row_shape))
         g = self.root.create_group("samples")
         for key, values in self.meta.items():
             g.create_array(key, data=np.asarray(values, dtype=np.int64))
@@ -150,6 +168,14 @@ class StoreWriter:
                 g.create_array(part, data=idx.astype(np.int64))
                 counts[f"n_{bname}_{part}"] = int(idx.size)
         return counts
+
+
+def shards_needed(n_frames: np.ndarray, shard_frames: int) -> int:
+    """Upper bound on the shards the greedy packing uses for samples of ``n_frames`` frames."""
+    if len(n_frames) == 0:
+        return 1
+    room = max(shard_frames - int(np.max(n_frames)) + 1, 1)  # each shard wastes < max length
+    return int(np.ceil(np.sum(n_frames) / room)) + 1
 
 
 def _compressors(params: ShardParams) -> list[BloscCodec]:

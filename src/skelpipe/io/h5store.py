@@ -271,3 +271,13 @@ def iter_sequences(path: Path, block_rows: int = 65536) -> Iterator[Sequence]:
                 yield Sequence(
                     s["name"][k].decode(), block[a : a + s["n_frames"][k]], int(s["n_actors"][k])
                 )
+
+
+def frame_counts(path: Path) -> np.ndarray:
+    """(S,) frames of every sample of a sequence file or folder of parts (tables only)."""
+    files = list_parts(path) if Path(path).is_dir() else [Path(path)]
+    counts = [np.zeros(0, dtype=np.int64)]
+    for f in files:
+        with h5py.File(f, "r") as h:
+            counts.append(h["samples/n_frames"][()])
+    return np.concatenate(counts)

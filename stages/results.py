@@ -1,0 +1,38 @@
+"""``skelpipe results``: regenerate the README result tables from the metrics files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from skelpipe.report import render, replace_section
+
+SECTIONS = {
+    "synthetic": Path("metrics/ensemble.json"),
+    "nw_ucla": Path("metrics/nw_ucla/ensemble.json"),
+}
+
+
+def readme_with_tables(readme: Path) -> str:
+    """The README text with every section whose metrics file exists regenerated."""
+    text = readme.read_text(encoding="utf-8")
+    for name, metrics in SECTIONS.items():
+        path = readme.parent / metrics
+        if path.exists():
+            text = replace_section(text, name, render(path))
+    return text
+
+
+def results(
+    readme: Path = typer.Option(Path("README.md"), help="README to update"),
+    check: bool = typer.Option(False, help="exit 1 if the README tables are out of date"),
+) -> None:
+    """Write the README result tables from metrics/ensemble.json (and the NW-UCLA one)."""
+    new = readme_with_tables(readme)
+    if check:
+        if new != readme.read_text(encoding="utf-8"):
+            print(f"{readme}: result tables are out of date; run `skelpipe results`")
+            raise typer.Exit(1)
+        return
+    readme.write_text(new, encoding="utf-8")
