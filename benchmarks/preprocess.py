@@ -89,10 +89,24 @@ def generate(raw: Path, params: Path, n_samples: int) -> None:
     stamp.write_text(json.dumps({"n_samples": n_samples}))
 
 
-def bench_size(n_samples: int, workdir: Path, workers: int) -> dict:
+def set_cache(raw: Path, cache: str) -> None:
+    """``warm``: read every raw file once so the page cache holds them (as after a download or
+    a previous run); ``cold``: drop the page cache (root only); ``asis``: leave it alone."""
+    if cache == "warm":
+        for f in sorted(raw.iterdir()):
+            with open(f, "rb") as fh:
+                while fh.read(1 << 22):
+                    pass
+    elif cache == "cold":
+        os.sync()
+        Path("/proc/sys/vm/drop_caches").write_text("3\n")
+
+
+def bench_size(n_samples: int, workdir: Path, workers: int, cache: str) -> dict:
     params, n_samples = bench_params(workdir, workers, n_samples)
     raw = workdir / f"raw_{n_samples}"
     generate(raw, params, n_samples)
+    set_cache(raw, cache)
     out = workdir / f"run_{n_samples}"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
@@ -142,10 +156,19 @@ def main() -> None:
     ap.add_argument("--sizes", default="5000,20000", help="comma-separated sample counts")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--workdir", type=Path, default=ROOT / "benchmarks" / "out")
+    ap.add_argument(
+        "--cache",
+        choices=["warm", "cold", "asis"],
+        default="warm",
+        help="page cache state of the raw files before parse (cold needs root)",
+    )
     args = ap.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("PYTHONHASHSEED", "0")
-    results = [bench_size(int(n), args.workdir, args.workers) for n in args.sizes.split(",")]
+    print(f"workers {args.workers}, raw files {args.cache} in the page cache")
+    results = [
+        bench_size(int(n), args.workdir, args.workers, args.cache) for n in args.sizes.split(",")
+    ]
     for r in results:
         report(r)
     if len(results) > 1:

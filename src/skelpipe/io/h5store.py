@@ -10,10 +10,10 @@ Both files hold ragged data as concatenated rows plus a per-sample table of offs
     records/xyz (R, 25, 3) float32        records/joint_extra (R, 25, 9) float32
     (xyz apart from the 9 other joint fields, so stages that need only xyz read a quarter)
 
-``denoised.h5`` / ``aligned.h5`` (one sequence per sample)::
+sequence parts (denoise / align output, one sequence per sample)::
 
-    samples/name (S,) bytes   samples/frame_start, n_frames (S,) int64   samples/n_actors (S,) int8
-    joints (sum T, M, V, 3) float32
+    samples/name (S,) bytes   samples/row_start, n_frames, n_persons, n_actors (S,) int64
+    joints (sum T * P, V, 3) float32 -- only the P person slots that hold data
 
 A stage output is a folder of such files, ``part-00000.h5``, ``part-00001.h5`` ..., each holding a
 consecutive run of the name-sorted samples, so the data stages can work on parts in parallel.
@@ -210,7 +210,11 @@ class Sequence:
 
 
 class SequenceWriter:
-    """Write :class:`Sequence` samples to ``denoised.h5`` / ``aligned.h5``."""
+    """Write :class:`Sequence` samples to a sequence part file.
+
+    Only the person slots that hold data are stored (an empty second actor costs nothing): a
+    sample's rows are its (T, P, V, 3) joints flattened to (T * P, V, 3), P = ``n_persons``.
+    """
 
     def __init__(
         self,
@@ -218,26 +222,24 @@ class SequenceWriter:
         persons: int,
         joints: int,
         layout: str,
-        chunk_rows: int = 4096,
-        flush_rows: int = 32768,
+        chunk_rows: int = 8192,
+        flush_rows: int = 65536,
     ) -> None:
         self.file = h5py.File(path, "w")
         self.file.attrs["layout"] = layout
-        self.rows = _Appender(
-            self.file, {"joints": ((persons, joints, 3), "f4")}, chunk_rows, flush_rows
-        )
+        self.file.attrs["max_persons"] = persons
+        self.rows = _Appender(self.file, {"joints": ((joints, 3), "f4")}, chunk_rows, flush_rows)
         self.table: dict[str, list] = {
-            k: [] for k in ("name", "frame_start", "n_frames", "n_actors")
+            k: [] for k in ("name", "row_start", "n_frames", "n_persons", "n_actors")
         }
 
     def append(self, seq: Sequence) -> None:
-        start = self.rows.append(joints=seq.joints)
-        for key, value in (
-            ("name", seq.name),
-            ("frame_start", start),
-            ("n_frames", len(seq.joints)),
-            ("n_actors", seq.n_actors),
-        ):
+        t, m = seq.joints.shape[:2]
+        used = np.flatnonzero(np.any(seq.joints.reshape(t, m, -1) != 0, axis=(0, 2)))
+        p = int(used[-1]) + 1 if used.size else 1
+        start = self.rows.append(joints=seq.joints[:, :p].reshape(t * p, *seq.joints.shape[2:]))
+        values = (seq.name, start, t, p, seq.n_actors)
+        for key, value in zip(self.table, values, strict=True):
             self.table[key].append(value)
 
     def close(self) -> None:
@@ -255,22 +257,28 @@ def read_layout(path: Path) -> str:
 
 
 def iter_sequences(path: Path, block_rows: int = 65536) -> Iterator[Sequence]:
-    """Yield the samples of a sequence file (or folder of parts) in order, block by block."""
+    """Yield the samples of a sequence file (or folder of parts) in order, block by block.
+
+    Joints come back as (T, M, V, 3), empty person slots as zeros.
+    """
     if Path(path).is_dir():
         for part in list_parts(path):
             yield from iter_sequences(part, block_rows)
         return
     with h5py.File(path, "r") as f:
         s = {k: f["samples"][k][()] for k in f["samples"]}
+        m = int(f.attrs["max_persons"])
         ds = f["joints"]
-        for i, j in _blocks(s["frame_start"], s["n_frames"], block_rows):
-            f0 = s["frame_start"][i]
-            block = ds[f0 : s["frame_start"][j - 1] + s["n_frames"][j - 1]]
+        rows = s["n_frames"] * s["n_persons"]
+        for i, j in _blocks(s["row_start"], rows, block_rows):
+            r0 = s["row_start"][i]
+            block = ds[r0 : s["row_start"][j - 1] + rows[j - 1]]
             for k in range(i, j):
-                a = s["frame_start"][k] - f0
-                yield Sequence(
-                    s["name"][k].decode(), block[a : a + s["n_frames"][k]], int(s["n_actors"][k])
-                )
+                t, p = int(s["n_frames"][k]), int(s["n_persons"][k])
+                a = s["row_start"][k] - r0
+                joints = np.zeros((t, m, *block.shape[1:]), dtype=np.float32)
+                joints[:, :p] = block[a : a + t * p].reshape(t, p, *block.shape[1:])
+                yield Sequence(s["name"][k].decode(), joints, int(s["n_actors"][k]))
 
 
 def frame_counts(path: Path) -> np.ndarray:

@@ -172,13 +172,13 @@ def load_raw(ref: RawFileRef) -> RawSkeleton | Rejected:
     return parse_bytes(ref, try_read(ref))
 
 
-def iter_loaded(refs: list[RawFileRef], prefetch: int = 8) -> Iterator[RawSkeleton | Rejected]:
+def iter_loaded(refs: list[RawFileRef], prefetch: int = 16) -> Iterator[RawSkeleton | Rejected]:
     """:func:`load_raw` over ``refs`` in order, reading ahead in a background thread.
 
     Reading (I/O) overlaps parsing (compiled, GIL released), so one process keeps its core busy
     while the disk works; at most ``prefetch`` files are held in memory.
     """
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    with ThreadPoolExecutor(max_workers=4) as pool:  # several reads in flight: disks like it
         pending: deque = deque()
         it = iter(refs)
         for ref in itertools.islice(it, prefetch):
