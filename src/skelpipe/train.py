@@ -150,15 +150,15 @@ def make_loader(ds: StreamDataset, p: TrainParams, shuffle: bool, epoch: int) ->
     )
 
 
-def loss_for(
-    model: nn.Module, logits: torch.Tensor, y: torch.Tensor, smoothing: float
-) -> torch.Tensor:
-    """Cross-entropy (+ the model's auxiliary loss, e.g. InfoGCN's information bottleneck)."""
-    loss = nn.functional.cross_entropy(logits.float(), y, label_smoothing=smoothing)
-    aux = getattr(model, "auxiliary_loss", None)
-    if callable(aux):
-        loss = loss + aux(y)
-    return loss
+def loss_for(model: nn.Module, x: torch.Tensor, y: torch.Tensor, smoothing: float) -> torch.Tensor:
+    """Cross-entropy, plus the model's auxiliary loss when it has one (InfoGCN's bottleneck:
+    ``forward_with_latent`` and ``aux_loss(z, labels)``)."""
+    with_latent = getattr(model, "forward_with_latent", None)
+    if callable(with_latent):
+        logits, z = with_latent(x)
+        loss = nn.functional.cross_entropy(logits.float(), y, label_smoothing=smoothing)
+        return loss + model.aux_loss(z.float(), y)
+    return nn.functional.cross_entropy(model(x).float(), y, label_smoothing=smoothing)
 
 
 def train_epoch(
@@ -180,7 +180,7 @@ def train_epoch(
             group["lr"] = lr_at(epoch + it / max(n_iter, 1), p)
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         with torch.autocast(device.type, enabled=use_amp):
-            loss = loss_for(model, model(x), y, p.label_smoothing)
+            loss = loss_for(model, x, y, p.label_smoothing)
         opt.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.step(opt)
