@@ -6,6 +6,7 @@ changing an `align` param reruns only `align` and what follows it.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -19,8 +20,24 @@ import yaml
 from skelpipe.store import SampleStore
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY_SYNTH = {"subjects": 10, "setups": 2, "setups_per_subject": 1, "actions": [8, 23, 50, 58],
-              "frames": [30, 45]}  # fmt: skip
+TINY_SYNTH = {
+    "subjects": 10,
+    "setups": 2,
+    "setups_per_subject": 1,
+    "actions": [8, 23, 50, 58],
+    "frames": [30, 45],
+}
+TINY_TRAIN = {
+    "streams": ["joint", "bone"],
+    "epochs": 1,
+    "window": 16,
+    "batch_size": 16,
+    "warmup_epochs": 0,
+    "eval_every": 1,
+    "num_workers": 0,
+}
+DATA_STAGES = {"synth", "parse", "denoise", "align", "shard"}
+TRAIN_STAGES = {"train@ctrgcn-joint", "train@ctrgcn-bone", "ensemble"}  # fmt: skip
 
 
 def _run(cmd: list[str], cwd: Path) -> str:
@@ -50,6 +67,8 @@ def repo(tmp_path_factory) -> Path:
             shutil.copy2(src, dest / rel)
     params = yaml.safe_load((dest / "params.yaml").read_text())
     params["synth"].update(TINY_SYNTH)
+    params["train"].update(TINY_TRAIN)
+    params["ensemble"]["members"] = ["ctrgcn-joint", "ctrgcn-bone"]
     (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
     _run(["git", "init", "-q"], dest)
@@ -60,7 +79,7 @@ def repo(tmp_path_factory) -> Path:
 
 def test_repro_then_noop_then_partial(repo: Path) -> None:
     first = _dvc(repo, "repro")
-    assert {"synth", "parse", "denoise", "align", "shard"} <= _ran(first)
+    assert _ran(first) == DATA_STAGES | TRAIN_STAGES, first
     store = SampleStore(repo / "data" / "store.zarr")
     expected = 10 * 4 * 3 * 2  # subjects x actions x cameras x replications
     rejected = (repo / "data" / "parse" / "rejected.csv").read_text().count("\n") - 1
@@ -75,5 +94,18 @@ def test_repro_then_noop_then_partial(repo: Path) -> None:
     params["align"]["ground"] = True
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     third = _dvc(repo, "repro")
-    assert _ran(third) == {"align", "shard"}, third
+    assert _ran(third) == {"align", "shard"} | TRAIN_STAGES, third
     assert "align" in _dvc(repo, "metrics", "show")
+
+
+def test_ensemble_weights_rerun_only_the_ensemble(repo: Path) -> None:
+    _dvc(repo, "repro")
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["ensemble"]["weights"] = [1.0, 0.0]
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    out = _dvc(repo, "repro")
+    assert _ran(out) == {"ensemble"}, out
+    metrics = json.loads((repo / "metrics" / "ensemble.json").read_text())
+    assert metrics["ensemble_test_top1"] == metrics["ctrgcn_joint_test_top1"]  # one-hot weights
+    diff = _dvc(repo, "metrics", "diff")
+    assert "ensemble_test_top1" in diff or "weight_ctrgcn_bone" in diff
