@@ -107,5 +107,24 @@ def export_pyskl(
     print(f"{out}: {n} samples")
 
 
+@app.command("model-info")
+def model_info_command(
+    model: str = typer.Option(..., help="stgcn, stgcnpp, ctrgcn, infogcn or tsgcnext"),
+    dataset: str = typer.Option(..., help="ntu60, ntu120 or nw_ucla"),
+    preset: str = typer.Option("paper", help="paper or cpu"),
+) -> None:
+    """Print one JSON line: parameters and GFLOPs (2 x MACs per sample at T = 64)."""
+    import json
+
+    from skelpipe.models.info import model_info
+
+    try:
+        info = model_info(model, dataset, preset)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        raise typer.Exit(2) from None
+    print(json.dumps(info))
+
+
 if __name__ == "__main__":
     app()

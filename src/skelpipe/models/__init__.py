@@ -1,0 +1,89 @@
+"""Skeleton action-recognition models and the registry that builds them by name.
+
+Every model takes one typed config and maps (N, C, T, V, M) inputs to (N, num_classes) logits::
+
+    from skelpipe.models import build_model
+    model = build_model("ctrgcn", "ntu60", preset="cpu")
+    logits = model(x)  # x: (N, 3, T, 25, 2)
+
+Presets: ``paper`` is the official configuration, ``cpu`` a narrow, shallower variant for 2-core
+CPU training. Models with training-time auxiliary losses (InfoGCN) expose
+``forward_with_latent(x)`` and ``aux_loss(z, labels)``; see :mod:`skelpipe.models.infogcn`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from torch import nn
+
+from skelpipe.models.config import ModelConfig
+from skelpipe.models.ctrgcn import CTRGCN, CTRGCNConfig
+from skelpipe.models.infogcn import InfoGCN, InfoGCNConfig
+from skelpipe.models.stgcn import STGCN, STGCNConfig
+from skelpipe.models.stgcnpp import STGCNPP, STGCNPPConfig
+from skelpipe.models.tsgcnext import TSGCNeXt, TSGCNeXtConfig
+
+# cpu presets: about a third of the paper width and two blocks per stage (~1/9 of the FLOPs)
+_GCN_CPU = {"width": 24, "stage_blocks": (2, 2, 2), "preset": "cpu"}
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """A registered architecture: its class and its named configs."""
+
+    cls: type[nn.Module]
+    presets: dict[str, ModelConfig]
+
+
+def _entry(cls: type[nn.Module], cfg_cls: type[ModelConfig], cpu: dict[str, Any]) -> ModelEntry:
+    return ModelEntry(cls, {"paper": cfg_cls(), "cpu": cfg_cls(**cpu)})
+
+
+registry: dict[str, ModelEntry] = {
+    "stgcn": _entry(STGCN, STGCNConfig, _GCN_CPU),
+    "stgcnpp": _entry(STGCNPP, STGCNPPConfig, _GCN_CPU),
+    "ctrgcn": _entry(CTRGCN, CTRGCNConfig, _GCN_CPU),
+    "infogcn": _entry(InfoGCN, InfoGCNConfig, _GCN_CPU),
+    "tsgcnext": _entry(
+        TSGCNeXt,
+        TSGCNeXtConfig,
+        {"width": 32, "stage_blocks": (1, 2, 1), "drop_path": 0.1, "preset": "cpu"},
+    ),
+}
+
+# dataset -> (classes, skeleton layout)
+DATASETS: dict[str, tuple[int, str]] = {
+    "ntu60": (60, "ntu25"),
+    "ntu120": (120, "ntu25"),
+    "nw_ucla": (10, "ucla20"),
+}
+
+
+def model_config(name: str, dataset: str, preset: str = "paper", **overrides: Any) -> ModelConfig:
+    """The config of model ``name`` for ``dataset`` (3 input channels), with optional overrides."""
+    if name not in registry:
+        raise ValueError(f"unknown model {name!r}; known: {sorted(registry)}")
+    if dataset not in DATASETS:
+        raise ValueError(f"unknown dataset {dataset!r}; known: {sorted(DATASETS)}")
+    presets = registry[name].presets
+    if preset not in presets:
+        raise ValueError(f"unknown preset {preset!r} for {name}; known: {sorted(presets)}")
+    fields = {f.name for f in dataclasses.fields(presets[preset])}
+    for key in overrides:
+        if key not in fields:
+            raise ValueError(f"unknown {name} config key {key!r}; known: {sorted(fields)}")
+    num_classes, layout = DATASETS[dataset]
+    fixed = {"num_classes": num_classes, "layout": layout, "in_channels": 3}
+    return dataclasses.replace(presets[preset], **{**fixed, **overrides})
+
+
+def build_model(name: str, dataset: str, preset: str = "paper", **overrides: Any) -> nn.Module:
+    """Instantiate model ``name`` for ``dataset`` (ntu60, ntu120, nw_ucla) with a preset."""
+    cfg = model_config(name, dataset, preset, **overrides)
+    return registry[name].cls(cfg)
+
+
+__all__ = ["DATASETS", "ModelConfig", "ModelEntry", "build_model", "model_config", "registry"]
