@@ -12,10 +12,12 @@ from skelpipe.io.exports import denoise_to_h5, write_ctrgcn, write_pyskl
 from skelpipe.io.nw_ucla import list_ucla_files, read_ucla_sample
 from skelpipe.io.raw_sources import Rejected, list_raw_files, load_raw, read_name_list
 from skelpipe.parallel import ordered_map
+from stages.results import results
 
 app = typer.Typer(add_completion=False, help="skelpipe: skeleton action recognition pipeline.")
 export_app = typer.Typer(add_completion=False, help="Reference-compatible exports.")
 app.add_typer(export_app, name="export")
+app.command("results")(results)
 
 
 def _list(raw: Path, missing_list: Path | None) -> tuple[list, list[Rejected]]:
