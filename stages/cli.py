@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import typer
@@ -62,6 +64,24 @@ def validate(
     raise typer.Exit(1 if bad else 0)
 
 
+@contextlib.contextmanager
+def _reference_h5(
+    raw: Path, dataset: str, missing_list: Path | None, workers: int, scratch: Path
+) -> Iterator[Path]:
+    """Parse + denoise (reference mode) into a temporary HDF5 file; report skipped files."""
+    if dataset not in ("ntu60", "ntu120"):
+        print("error: --dataset must be ntu60 or ntu120", file=sys.stderr)
+        raise typer.Exit(2)
+    files, rejected = _list(raw, missing_list)
+    scratch.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=scratch) as tmp:
+        h5 = Path(tmp) / "denoised.h5"
+        rejected += denoise_to_h5(files, h5, workers)
+        for r in rejected:
+            print(f"skipped: {r.message()}", file=sys.stderr)
+        yield h5
+
+
 @export_app.command("ctrgcn")
 def export_ctrgcn(
     raw: Path = typer.Option(..., help="raw NTU folder or zip"),
@@ -72,16 +92,7 @@ def export_ctrgcn(
     workers: int = typer.Option(0, help="processes (0 = one per core)"),
 ) -> None:
     """Write the CTR-GCN / InfoGCN npz files (reference mode), plus names_train / names_test."""
-    if dataset not in ("ntu60", "ntu120"):
-        print("error: --dataset must be ntu60 or ntu120", file=sys.stderr)
-        raise typer.Exit(2)
-    files, rejected = _list(raw, missing_list)
-    out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out) as tmp:
-        h5 = Path(tmp) / "denoised.h5"
-        rejected += denoise_to_h5(files, h5, workers)
-        for r in rejected:
-            print(f"skipped: {r.message()}", file=sys.stderr)
+    with _reference_h5(raw, dataset, missing_list, workers, out) as h5:
         for fname, (n_train, n_test) in write_ctrgcn(h5, out, dataset, aligned).items():
             print(f"{out / fname}: {n_train} train, {n_test} test")
 
@@ -95,16 +106,7 @@ def export_pyskl(
     workers: int = typer.Option(0, help="processes (0 = one per core)"),
 ) -> None:
     """Write a PYSKL 3D annotation pickle (split + annotations with keypoint (M, T, V, C))."""
-    if dataset not in ("ntu60", "ntu120"):
-        print("error: --dataset must be ntu60 or ntu120", file=sys.stderr)
-        raise typer.Exit(2)
-    files, rejected = _list(raw, missing_list)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
-        h5 = Path(tmp) / "denoised.h5"
-        rejected += denoise_to_h5(files, h5, workers)
-        for r in rejected:
-            print(f"skipped: {r.message()}", file=sys.stderr)
+    with _reference_h5(raw, dataset, missing_list, workers, out.parent) as h5:
         n = write_pyskl(h5, out, dataset)
     print(f"{out}: {n} samples")
 
