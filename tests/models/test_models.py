@@ -41,10 +41,14 @@ LAYOUTS = {"ntu60": NTU25, "nw_ucla": UCLA20}
 
 
 @pytest.fixture(autouse=True, scope="module")
-def _two_threads():
+def _cpu_runtime():
+    """One thread (the tensors are tiny; immune to a busy machine); denormals flushed, or a few
+    steps of the tiny models take seconds each."""
     previous = torch.get_num_threads()
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)
+    torch.set_flush_denormal(True)
     yield
+    torch.set_flush_denormal(False)
     torch.set_num_threads(previous)
 
 

@@ -149,7 +149,8 @@ class JointEmbedding(nn.Module):
         x = self.embed(x) + self.pos  # (N, T, M, V, W)
         # BatchNorm1d(M*V*W) over (N, features, T) == over (N*T, features)
         x = self.bn(x.reshape(N * T, -1)).view(N, T, M, V, -1)
-        return x.permute(0, 2, 4, 1, 3).reshape(N * M, -1, T, V).contiguous(memory_format=CL)
+        x = x.transpose(1, 2).reshape(N * M, T, V, -1)  # (N*M, T, V, W), one copy
+        return x.permute(0, 3, 1, 2)  # (N*M, W, T, V) in channels-last memory
 
 
 class InfoGCN(nn.Module):

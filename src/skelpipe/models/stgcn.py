@@ -10,6 +10,12 @@ Ten blocks 64-64-64-64-128-128-128-256-256-256 (stride 2 at blocks 5 and 8), eac
 convolution over the three subsets of ST-GCN's distance partition with learnable edge importance
 (``A * importance``, importance initialised to one), BN, ReLU, then a (9 x 1) temporal
 convolution + BN, a block residual and ReLU; 3.10 M parameters on NTU60.
+
+Deviations: the input BatchNorm runs over (M, V, C) as in the original ST-GCN (PYSKL's default
+shares it over persons, ``per_person_bn=False``; 150 parameters fewer); the graph comes from
+:mod:`skelpipe.skeleton`, whose NTU hand bones (22-23-8, 24-25-12, CTR-GCN's) differ from PYSKL's
+hand-written ``nturgb+d`` edges (22-8, 23-8, 24-12, 25-12); the partition centre is the bone-tree
+root, SpineShoulder, as in ST-GCN.
 """
 
 from __future__ import annotations

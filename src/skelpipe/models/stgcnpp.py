@@ -9,7 +9,7 @@ Same ten-block backbone as :mod:`skelpipe.models.stgcn`, but the graph convoluti
 three-subset spatial graph directly (initialised from it; equivalent to learning an offset
 added to it) and has its own residual, and the temporal module has six branches: four (3 x 1)
 convs with dilations 1-4, a max-pool and a strided 1x1, each behind a 1x1 -> BN -> ReLU, then
-BN -> ReLU -> 1x1 -> BN over their concatenation. 1.39 M parameters on NTU60.
+BN -> ReLU -> 1x1 -> BN over their concatenation. 1.40 M parameters on NTU60.
 """
 
 from __future__ import annotations
