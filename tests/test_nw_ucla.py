@@ -18,7 +18,7 @@ shard:
   chunk_frames: 512
   compressor: zstd
   compression_level: 1
-  validation: {fraction: 0.1, seed: 0, group_by: subject}
+  validation: {fraction: 0.1, seed: 0, group_by: sample}
 """
 
 

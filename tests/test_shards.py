@@ -116,3 +116,20 @@ def test_shard_bound_holds() -> None:
                 used, fill = used + 1, 0
             fill += t
         assert used <= shards_needed(n, 256)
+
+
+def test_validation_fold_by_sample_is_a_seeded_share_of_train() -> None:
+    from skelpipe.splits import validation_fold
+
+    train = np.arange(100, 300)
+    subjects = np.zeros(400, dtype=np.int64)  # one subject: a subject fold would be empty
+    rest, val = validation_fold(train, subjects, 0.1, 3, group_by="sample")
+    assert len(val) == 20 and len(rest) == 180
+    assert sorted(np.concatenate([rest, val]).tolist()) == train.tolist()
+    assert np.all(np.diff(rest) > 0) and np.all(np.diff(val) > 0)  # original order kept
+    again = validation_fold(train, subjects, 0.1, 3, group_by="sample")[1]
+    other = validation_fold(train, subjects, 0.1, 4, group_by="sample")[1]
+    assert np.array_equal(val, again) and not np.array_equal(val, other)
+    assert validation_fold(train, subjects, 0.1, 3, group_by="subject")[1].size == 0
+    with pytest.raises(ValueError, match="group_by"):
+        validation_fold(train, subjects, 0.1, 3, group_by="camera")

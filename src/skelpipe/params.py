@@ -130,8 +130,10 @@ class AlignParams:
 @dataclass(frozen=True)
 class ValidationParams:
     fraction: float  # share of the training samples moved to the validation fold
-    seed: int  # subjects are drawn with this seed
-    group_by: Literal["subject"]  # whole subjects go to validation, never half of one
+    seed: int  # subjects (or samples) are drawn with this seed
+    # subject: whole subjects go to validation, never half of one (cross-subject benchmarks);
+    # sample: a random share of the samples (cross-view: other views of training performances)
+    group_by: Literal["subject", "sample"]
 
 
 @dataclass(frozen=True)

@@ -162,7 +162,7 @@ class StoreWriter:
         v = self.params.validation
         for bname in DATASET_BENCHMARKS[self.params.dataset]:
             train, test = benchmark_split(BENCHMARKS[bname], cols)
-            train, val = validation_fold(train, cols["subject"], v.fraction, v.seed)
+            train, val = validation_fold(train, cols["subject"], v.fraction, v.seed, v.group_by)
             g = splits.create_group(bname)
             for part, idx in (("train", train), ("val", val), ("test", test)):
                 g.create_array(part, data=idx.astype(np.int64))

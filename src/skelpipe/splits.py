@@ -120,17 +120,31 @@ def benchmark_split(
 
 
 def validation_fold(
-    train: np.ndarray, subjects: np.ndarray, fraction: float, seed: int
+    train: np.ndarray,
+    subjects: np.ndarray,
+    fraction: float,
+    seed: int,
+    group_by: str = "subject",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Move whole subjects from ``train`` to a validation fold holding about ``fraction`` of it.
+    """Move about ``fraction`` of ``train`` to a validation fold.
 
-    Subjects are shuffled with ``seed`` and taken until the fold reaches the target size (at least
-    one subject when ``fraction > 0`` and more than one subject trains).
+    ``group_by="subject"``: whole subjects are shuffled with ``seed`` and taken until the fold
+    reaches the target size (at least one subject when ``fraction > 0`` and more than one subject
+    trains), so validation measures generalisation to unseen people, as cross-subject tests do.
+    ``group_by="sample"``: ``round(fraction * len(train))`` samples drawn with ``seed``; on a
+    cross-view benchmark this holds out other views of training performances, as its test does.
 
     Returns:
         (train_rest, validation) index arrays, each in the original order of ``train``.
     """
     train = np.asarray(train, dtype=np.int64)
+    if group_by == "sample":
+        k = int(round(fraction * train.size)) if fraction > 0 else 0
+        pick = np.zeros(train.size, dtype=bool)
+        pick[np.random.default_rng(seed).choice(train.size, size=k, replace=False)] = True
+        return train[~pick], train[pick]
+    if group_by != "subject":
+        raise ValueError(f"validation group_by must be 'subject' or 'sample', not {group_by!r}")
     subj = subjects[train]
     uniq = np.unique(subj)
     if fraction <= 0 or uniq.size < 2:

@@ -7,8 +7,9 @@ Same architecture as the official model (10 blocks 64-64-64-64-128-128-128-256-2
 with three subsets of the spatial graph, multi-scale TCN with kernel 5 and dilations 1 and 2,
 BatchNorm1d(M * V * C) on the input, 1.45 M parameters on NTU60), computed more efficiently:
 
-* the three per-subset CTR-GCs run as one batch: the ``conv3`` value projections of the subsets
-  are one convolution, ``conv4`` one batched matmul, the aggregation one batched matmul;
+* the three per-subset CTR-GCs share one weight tensor per layer (``conv3`` of all subsets is
+  one convolution, ``conv4`` one batched matmul producing the topology in a single pass), and
+  the aggregation is a batched matmul over (sample, channel);
 * ``conv1`` / ``conv2`` are applied to the time-averaged input, which equals averaging their output
   (the official order) because a 1x1 convolution is affine;
 * the multi-scale TCN fuses branch-entry convolutions (:class:`MultiScaleTCN`).
@@ -16,6 +17,7 @@ BatchNorm1d(M * V * C) on the input, 1.45 M parameters on NTU60), computed more 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -55,10 +57,14 @@ class CTRGraphConv(nn.Module):
     For subset k and channel c the refined topology is
     ``A[k] + alpha * conv4_k(tanh(conv1_k(x)[u] - conv2_k(x)[v]))[c]`` (time-averaged), and
     ``out[c, t, u] = sum_k sum_v topology[k, c, u, v] * conv3_k(x)[c, t, v]``.
-    The large (N, K, C, V, V) topology is written by a single matmul (see :meth:`topology`), and
-    the aggregation contracts (subset, joint) in one matmul: three times fewer tiny GEMMs than a
-    per-subset einsum.
+    The large (N, K, C, V, V) topology is written by a single matmul (:meth:`graph_factors`)
+    and the aggregation contracts (subset, joint) in one batched matmul, three times fewer tiny
+    GEMMs than a per-subset einsum. Large batches are aggregated in chunks whose stacked value
+    tensor stays under ``chunk_bytes``: glibc's default allocator serves blocks over 32 MiB with
+    fresh mmaps, page-faulted again on every step (1.5x slower here).
     """
+
+    chunk_bytes = 32 << 20
 
     def __init__(self, cin: int, cout: int, A: torch.Tensor, rel_reduction: int = 8):
         super().__init__()
@@ -85,12 +91,12 @@ class CTRGraphConv(nn.Module):
             conv_init(self.down[0])
         bn_init(self.bn, 1e-6)
 
-    def topology(self, x: torch.Tensor) -> torch.Tensor:
-        """Refined graphs, transposed: (N, K, C_out, V, U) holding topology[k, c, u, v] at [v, u].
+    def graph_factors(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Factors whose product is the refined topology, transposed ([v, u]).
 
-        One matmul per (sample, subset) computes ``alpha * (W4 rel + b4) + A``: the bias and the
-        shared graph enter as two extra input rows (ones, and A) with weights ``alpha * b4``
-        and 1, so the large output is written in a single pass.
+        ``w (K, C, R+2) @ rows (N, K, R+2, V*U)`` gives ``alpha * (W4 rel + b4) + A``: the bias
+        and the shared graph enter as two extra rows (ones, and A) with weights ``alpha * b4``
+        and 1, so the large (N, K, C, V, V) topology is written by one matmul, in one pass.
         """
         N, _, _, V = x.shape
         K, C, R = self.K, self.cout, self.rel
@@ -100,15 +106,26 @@ class CTRGraphConv(nn.Module):
         rows = torch.cat([rel, rel.new_ones(N, K, 1, V * V), graph], dim=2)  # (N, K, R+2, V*U)
         w = torch.cat([self.expand.weight.view(K, C, R), self.expand.bias.view(K, C, 1)], dim=2)
         w = torch.cat([w * self.alpha, w.new_ones(K, C, 1)], dim=2)  # (K, C, R+2)
-        return torch.matmul(w, rows).view(N, K, C, V, V)
+        return w, rows
+
+    def aggregate(self, x: torch.Tensor, w: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        """One (T, K*V) @ (K*V, U) product per (sample, channel): subsets summed in the matmul."""
+        N, _, T, V = x.shape
+        K, C = self.K, self.cout
+        topo = torch.matmul(w, rows).view(N, K, C, V, V)
+        topo = topo.transpose(1, 2).reshape(N * C, K * V, V)  # (N*C, (k, v), u)
+        value = self.value(x).view(N, K, C, T, V).permute(0, 2, 3, 1, 4)  # (N, C, T, K, V)
+        return torch.bmm(value.reshape(N * C, T, K * V), topo).view(N, C, T, V)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         N, _, T, V = x.shape
-        K, C = self.K, self.cout
-        # one (T, K*V) @ (K*V, U) product per (sample, channel): subsets summed inside the matmul
-        topo = self.topology(x).transpose(1, 2).reshape(N * C, K * V, V)  # (N*C, (k, v), u)
-        value = self.value(x).view(N, K, C, T, V).permute(0, 2, 3, 1, 4)  # (N, C, T, K, V)
-        y = torch.bmm(value.reshape(N * C, T, K * V), topo).view(N, C, T, V)
+        w, rows = self.graph_factors(x)
+        chunks = math.ceil(N * self.K * self.cout * T * V * x.element_size() / self.chunk_bytes)
+        if chunks <= 1:
+            y = self.aggregate(x, w, rows)
+        else:  # BatchNorm below still sees the whole batch
+            parts = zip(x.chunk(chunks), rows.chunk(chunks), strict=True)
+            y = torch.cat([self.aggregate(xc, w, rc) for xc, rc in parts])
         res = x if self.down is None else self.down(x)
         return torch.relu(self.bn(y) + res)
 
