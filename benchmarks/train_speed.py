@@ -1,12 +1,16 @@
-"""Training throughput of each model: forward + backward + SGD step, in samples per second.
+"""Training throughput of each model and of the store-backed loader, in samples per second.
 
-    python benchmarks/train_speed.py                      # all models, paper preset
+    python benchmarks/train_speed.py                      # all models (paper preset) + loader
     python benchmarks/train_speed.py --models ctrgcn --steps 10 --preset cpu
     python benchmarks/train_speed.py --default-runtime    # without configure_cpu_runtime
+    python benchmarks/train_speed.py --store data/store.zarr   # loader on an existing store
 
-Batch 16, T = 64, NTU layout (25 joints x 2 persons), 2 threads, as the reference figure: the
-official CTR-GCN trains at about 3.3 samples/s on the 2-core reference machine. Prints one JSON
-line per model with the median and best step rate.
+Models: forward + backward + SGD step, batch 16, T = 64, NTU layout (25 joints x 2 persons),
+2 threads, as the reference figure: the official CTR-GCN trains at about 3.3 samples/s on the
+2-core reference machine. Loader: the training ``StreamDataset`` (zarr read, crop-and-resize to
+T = 64, rotation, the stream's features) in one process, on ``--store`` or, if it is absent, on a
+store the data stages build from a small synthetic raw set. Prints one JSON line per model, one for
+the loader, and the loader's margin over the slowest model (target: 20x).
 """
 
 from __future__ import annotations
@@ -14,9 +18,13 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
+import tempfile
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -24,6 +32,7 @@ from skelpipe.models import build_model, registry
 from skelpipe.models.runtime import configure_cpu_runtime
 
 REFERENCE_CTRGCN_SAMPLES_PER_S = 3.3
+LOADER_TARGET_RATIO = 20.0
 
 
 def synthetic_batches(
@@ -63,6 +72,38 @@ def time_training(model: torch.nn.Module, batches, steps: int, warmup: int = 2) 
     return times
 
 
+def loader_rate(store_path: Path, stream: str, batch: int, frames: int, n: int) -> float:
+    """Samples/s of the training loader (augmentation on, one process) over ``n`` samples."""
+    from torch.utils.data import DataLoader
+
+    from skelpipe.features import InputConfig
+    from skelpipe.skeleton import get_layout
+    from skelpipe.store import SampleStore
+    from skelpipe.train import StreamDataset
+
+    store = SampleStore(store_path)
+    cfg = InputConfig(stream=stream, window=frames, p_interval=(0.5, 1.0), rotate_theta=0.3)
+    idx = np.resize(np.arange(len(store)), n)  # repeat if the store is small
+    ds = StreamDataset(store, idx, cfg, get_layout(store.attrs["layout"]), seed=0, train=True)
+    loader = DataLoader(ds, batch_size=batch, shuffle=True, num_workers=0)
+    it = iter(loader)
+    next(it)  # open the shards once, as a long-lived worker has
+    t0, count = time.perf_counter(), 0
+    for x, _, _ in it:
+        assert x.shape[1:] == (3, frames, 25, 2), x.shape
+        count += len(x)
+    return count / (time.perf_counter() - t0)
+
+
+def default_store(workdir: Path, n_samples: int) -> Path:
+    """A store built by the real data stages from ``n_samples`` synthetic raw files."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from preprocess import bench_size
+
+    result = bench_size(n_samples, workdir, workers=2, cache="asis")
+    return workdir / f"run_{result['n_samples']}" / "store.zarr"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", default=",".join(registry), help="comma-separated model names")
@@ -72,17 +113,22 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=6)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--default-runtime", action="store_true", help="skip configure_cpu_runtime")
+    ap.add_argument("--store", type=Path, default=None, help="zarr store for the loader")
+    ap.add_argument("--loader-stream", default="bone_motion", help="the costliest stream")
+    ap.add_argument("--loader-samples", type=int, default=800)
+    ap.add_argument("--no-loader", action="store_true")
     args = ap.parse_args()
     if args.default_runtime:
         torch.set_num_threads(args.threads)
     else:
         configure_cpu_runtime(args.threads)
+    rates = {}
     for name in args.models.split(","):
         torch.manual_seed(0)
         model = build_model(name, "ntu60", args.preset)
         batches = synthetic_batches(args.batch, args.frames, model.cfg.num_classes)
         times = time_training(model, batches, args.steps)
-        rate = args.batch / statistics.median(times)
+        rate = rates[name] = args.batch / statistics.median(times)
         row = {
             "model": name,
             "preset": args.preset,
@@ -93,6 +139,21 @@ def main() -> None:
         if name == "ctrgcn" and args.preset == "paper":
             row["x_reference_ctrgcn"] = round(rate / REFERENCE_CTRGCN_SAMPLES_PER_S, 2)
         print(json.dumps(row), flush=True)
+    if args.no_loader:
+        return
+    torch.set_num_threads(1)  # a loader worker is one process on one core
+    with tempfile.TemporaryDirectory(prefix="skelpipe-loader-") as tmp:
+        store = args.store or default_store(Path(tmp), 960)
+        rate = loader_rate(store, args.loader_stream, args.batch, args.frames, args.loader_samples)
+    slowest = min(rates, key=rates.get)
+    row = {
+        "loader": args.loader_stream,
+        "samples_per_s": round(rate, 1),
+        "slowest_model": slowest,
+        "x_slowest_model": round(rate / rates[slowest], 1),
+        "target_x": LOADER_TARGET_RATIO,
+    }
+    print(json.dumps(row), flush=True)
 
 
 if __name__ == "__main__":
