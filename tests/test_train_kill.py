@@ -1,0 +1,87 @@
+"""The train stage, SIGKILLed mid-epoch, resumes and ends exactly as an uninterrupted run."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from skelpipe.ensemble import load_scores
+from tests.test_shards import _build, _sequences
+from tests.test_train import P
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="SIGKILL needs POSIX")
+
+
+@pytest.fixture(scope="module")
+def stage_inputs(tmp_path_factory) -> tuple[Path, Path]:
+    path = tmp_path_factory.mktemp("kill")
+    _build(path, _sequences(n=96, seed=7))
+    p = dataclasses.replace(P, models=("ctrgcn",), epochs=3, eval_every=1, compile=False)
+    params = path / "params.yaml"
+    params.write_text(yaml.safe_dump({"train": dataclasses.asdict(p)}, sort_keys=False))
+    return path / "store.zarr", params
+
+
+def _cmd(store: Path, params: Path, run: Path) -> list[str]:
+    args = {
+        "--model": "ctrgcn",
+        "--stream": "joint_motion",
+        "--store": store,
+        "--out": run / "out",
+        "--checkpoint": run / "ckpt",
+        "--live": run / "live",
+        "--plots": run / "plots",
+        "--metrics": run / "metrics.json",
+        "--params": params,
+    }
+    return [sys.executable, "-m", "stages.train", *(str(a) for kv in args.items() for a in kv)]
+
+
+def _epochs_done(ckpt: Path) -> int:
+    try:
+        return int(torch.load(ckpt, map_location="cpu", weights_only=True)["epoch"])
+    except (FileNotFoundError, RuntimeError, EOFError, KeyError):
+        return 0
+
+
+def test_sigkill_mid_epoch_then_rerun_equals_uninterrupted(stage_inputs, tmp_path) -> None:
+    store, params = stage_inputs
+    env = {**os.environ, "CI": "true"}
+    whole = tmp_path / "whole"
+    subprocess.run(_cmd(store, params, whole), cwd=ROOT, env=env, check=True, capture_output=True)
+
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen(_cmd(store, params, killed), cwd=ROOT, env=env)
+    deadline = time.monotonic() + 120
+    while _epochs_done(killed / "ckpt" / "last.pt") < 1 and proc.poll() is None:
+        assert time.monotonic() < deadline, "no checkpoint after 120 s"
+        time.sleep(0.05)
+    time.sleep(0.3)  # into epoch 2
+    assert proc.poll() is None, "the run ended before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (killed / "out").exists() and not (killed / "metrics.json").exists()
+
+    subprocess.run(_cmd(store, params, killed), cwd=ROOT, env=env, check=True, capture_output=True)
+    assert json.loads((killed / "metrics.json").read_text()) == json.loads(
+        (whole / "metrics.json").read_text()
+    )
+    for part in ("val", "test"):
+        a, b = (load_scores(r / "out" / f"scores_{part}.npz") for r in (whole, killed))
+        np.testing.assert_array_equal(a.names, b.names)
+        np.testing.assert_array_equal(a.scores, b.scores)
+    ma, mb = (torch.load(r / "out" / "model.pt", weights_only=True) for r in (whole, killed))
+    for k in ma:
+        torch.testing.assert_close(ma[k], mb[k], rtol=0, atol=0)
