@@ -40,15 +40,15 @@ DATA_STAGES = {"synth", "parse", "denoise", "align", "shard"}
 TRAIN_STAGES = {"train@ctrgcn-joint", "train@ctrgcn-bone", "ensemble"}  # fmt: skip
 
 
-def _run(cmd: list[str], cwd: Path) -> str:
+def _run(cmd: list[str], cwd: Path, with_stderr: bool = True) -> str:
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout}\n{proc.stderr}"
-    return proc.stdout + proc.stderr
+    return proc.stdout + proc.stderr if with_stderr else proc.stdout
 
 
-def _dvc(cwd: Path, *args: str) -> str:
-    return _run([sys.executable, "-m", "dvc", *args], cwd)
+def _dvc(cwd: Path, *args: str, with_stderr: bool = True) -> str:
+    return _run([sys.executable, "-m", "dvc", *args], cwd, with_stderr)
 
 
 def _ran(output: str) -> set[str]:
@@ -109,3 +109,24 @@ def test_ensemble_weights_rerun_only_the_ensemble(repo: Path) -> None:
     assert metrics["ensemble_test_top1"] == metrics["ctrgcn_joint_test_top1"]  # one-hot weights
     diff = _dvc(repo, "metrics", "diff")
     assert "ensemble_test_top1" in diff or "weight_ctrgcn_bone" in diff
+
+
+def test_plots_show_draws_training_curves_and_confusion(repo: Path) -> None:
+    _dvc(repo, "repro")
+    members = ("ctrgcn-joint", "ctrgcn-bone")
+    curves = [f"dvclive/train/{m}/plots/metrics" for m in members]
+    matrices = [f"plots/train/{m}/confusion.csv" for m in members]
+    out = _dvc(repo, "plots", "show", "--json", "--split", *curves, *matrices, with_stderr=False)
+    shown = json.loads(out)
+    assert not shown.get("errors"), shown.get("errors")
+
+    def points(plot_id: str) -> list[dict]:
+        (plot,) = shown["data"][plot_id]
+        return plot["anchor_definitions"]["<DVC_METRIC_DATA>"]
+
+    for folder, matrix in zip(curves, matrices, strict=True):
+        for curve in ("train_loss", "lr", "val_top1"):
+            rows = points(f"{folder}/{curve}.tsv")
+            assert rows and all({"step", curve} <= set(r) for r in rows), (curve, rows)
+        pairs = points(matrix)
+        assert pairs and all({"actual", "predicted"} <= set(p) for p in pairs)

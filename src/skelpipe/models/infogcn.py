@@ -49,7 +49,7 @@ class InfoGCNConfig(ModelConfig):
         num_heads: attention heads of SA-GC.
         tcn_kernel: temporal kernel of the multi-scale TCN.
         tcn_dilations: dilations of its dilated branches.
-        noise_ratio: scale of logvar in the sampling std (``--noise_ratio``).
+        noise_ratio: scale of logvar in the sampling std (official `--noise_ratio`, default 0.5).
         z_prior_gain: gain of the orthogonal class prior (``--z_prior_gain``).
         mmd_weight: weight of the class-mean-to-prior loss (``--lambda_2``).
         l2_weight: weight of the batch-mean-z norm (``--lambda_1``).
@@ -60,7 +60,7 @@ class InfoGCNConfig(ModelConfig):
     num_heads: int = 3
     tcn_kernel: int = 5
     tcn_dilations: tuple[int, ...] = (1, 2)
-    noise_ratio: float = 0.1
+    noise_ratio: float = 0.5
     z_prior_gain: float = 3.0
     mmd_weight: float = 0.1
     l2_weight: float = 1e-4

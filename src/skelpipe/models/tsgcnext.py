@@ -19,7 +19,7 @@ steps. Inputs need T >= 4 * 2**(stages - 1) frames.
 Deviations: the hidden channels are grouped group-major (``[g0 | g1 | g2 | g3]``) instead of
 interleaved (``c * 4 + g``), a relabelling of hidden units that lets each group's aggregation be
 one GEMM; the official blocks also create a layer-scale ``gamma`` and an ``alpha`` that their
-forward never uses, which are left out here (1,921 parameters on NTU60).
+forward never uses, which are left out here (1,929 parameters on NTU60).
 """
 
 from __future__ import annotations
