@@ -8,6 +8,7 @@ import torch
 import typer
 
 from skelpipe.models import build_model
+from skelpipe.models.runtime import configure_cpu_runtime
 from skelpipe.params import TrainParams
 from skelpipe.store import SampleStore
 from skelpipe.train import build_datasets, config_hash, fit, make_loader, predict, resolve_device
@@ -31,8 +32,7 @@ def main(
     params_file: Path = typer.Option(Path("params.yaml"), "--params"),
 ) -> None:
     p = load_params(TrainParams, "train", params_file)
-    if p.threads > 0:
-        torch.set_num_threads(p.threads)
+    configure_cpu_runtime(p.threads or None)  # threads, flush-to-zero denormals, glibc malloc
     torch.manual_seed(p.seed)
     s = SampleStore(store)
     try:
