@@ -14,13 +14,14 @@ CURVES = ("train_loss", "lr", "val_top1")
 
 
 class LiveLog:
-    def __init__(self, path: Path, history: list[dict]) -> None:
+    def __init__(self, path: Path, history: list[dict], curves: tuple[str, ...] = CURVES) -> None:
         self.live = Live(str(path), resume=False, dvcyaml=None, save_dvc_exp=False)
+        self.curves = curves
         for row in history:
             self.log_epoch(row)
 
     def log_epoch(self, row: dict) -> None:
-        for key in CURVES:
+        for key in self.curves:
             if key in row:
                 self.live.log_metric(key, row[key], plot=True)
         self.live.next_step()

@@ -47,14 +47,7 @@ def main(
         names, labels, test = join_by_name(_load(models, p.members, "test"))
     except EnsembleError as err:
         fail(str(err))
-    if p.weights == "fit":
-        if val.shape[1] == 0:
-            fail("ensemble.weights=fit needs a validation fold (shard.validation.fraction > 0)")
-        weights = fit_weights(val, val_labels, p.grid)  # validation only, never test
-    else:
-        if len(p.weights) != len(p.members):
-            fail(f"ensemble.weights has {len(p.weights)} values for {len(p.members)} members")
-        weights = np.asarray(p.weights, dtype=np.float64)
+    weights = _weights(p, val, val_labels)
     result: dict = {}
     for k, m in enumerate(p.members):
         key = m.replace("-", "_")
@@ -63,12 +56,35 @@ def main(
     result.update(summary(combine(test, weights), labels, "ensemble_test_"))
     if val.shape[1]:
         result.update(summary(combine(val, weights), val_labels, "ensemble_val_"))
+    if len(p.members) > 2:  # does each member help? the ensemble without it, weights refit on val
+        for k, m in enumerate(p.members):
+            rest = [j for j in range(len(p.members)) if j != k]
+            w = _weights(p, val[rest], val_labels, drop=k)
+            top1 = summary(combine(test[rest], w), labels, "")["top1"]
+            result[f"ensemble_without_{m.replace('-', '_')}_test_top1"] = top1
     with atomic_dir(out) as tmp:
         save_scores(tmp / "scores_test.npz", Scores(names, combine(test, weights), labels))
         (tmp / "weights.json").write_text(
             json.dumps(dict(zip(p.members, weights.tolist(), strict=True)))
         )
     write_metrics(metrics, result)
+
+
+def _weights(
+    p: EnsembleParams,
+    val: np.ndarray,
+    val_labels: np.ndarray,
+    drop: int | None = None,
+) -> np.ndarray:
+    """Fixed weights from params (minus member ``drop``), or weights fit on validation only."""
+    if p.weights == "fit":
+        if val.shape[1] == 0:
+            fail("ensemble.weights=fit needs a validation fold (shard.validation.fraction > 0)")
+        return fit_weights(val, val_labels, p.grid)  # validation only, never test
+    if len(p.weights) != len(p.members):
+        fail(f"ensemble.weights has {len(p.weights)} values for {len(p.members)} members")
+    fixed = [w for j, w in enumerate(p.weights) if j != drop]
+    return np.asarray(fixed, dtype=np.float64)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ from skelpipe.report import render, replace_section
 SECTIONS = {
     "synthetic": Path("metrics/ensemble.json"),
     "nw_ucla": Path("metrics/nw_ucla/ensemble.json"),
+    "tokenizer_synthetic": Path("metrics/tokenizer.json"),
+    "tokenizer_nw_ucla": Path("metrics/nw_ucla/tokenizer.json"),
 }
 
 

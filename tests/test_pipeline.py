@@ -36,8 +36,24 @@ TINY_TRAIN = {
     "eval_every": 1,
     "num_workers": 0,
 }
+TINY_TOKENIZER = {
+    "width": 8,
+    "latent_dim": 8,
+    "levels": 2,
+    "codebook_size": 32,
+    "blocks": 1,
+    "decoder_blocks": 1,
+    "window": 16,
+    "epochs": 1,
+    "batch_size": 16,
+    "warmup_epochs": 0,
+    "eval_every": 1,
+    "num_workers": 0,
+}
+TINY_TOKEN_STREAM = {"epochs": 1, "window": 4, "warmup_epochs": 0, "eval_every": 1}
 DATA_STAGES = {"synth", "parse", "denoise", "align", "shard"}
-TRAIN_STAGES = {"train@ctrgcn-joint", "train@ctrgcn-bone", "ensemble"}  # fmt: skip
+TOKEN_STAGES = {"train_tokenizer", "evaluate_tokenizer", "tokenize", "train_tokens"}
+TRAIN_STAGES = {"train@ctrgcn-joint", "train@ctrgcn-bone", "ensemble"} | TOKEN_STAGES
 
 
 def _run(cmd: list[str], cwd: Path, with_stderr: bool = True) -> str:
@@ -68,7 +84,9 @@ def repo(tmp_path_factory) -> Path:
     params = yaml.safe_load((dest / "params.yaml").read_text())
     params["synth"].update(TINY_SYNTH)
     params["train"].update(TINY_TRAIN)
-    params["ensemble"]["members"] = ["ctrgcn-joint", "ctrgcn-bone"]
+    params["tokenizer"].update(TINY_TOKENIZER)
+    params["token_stream"].update(TINY_TOKEN_STREAM)
+    params["ensemble"]["members"] = ["ctrgcn-joint", "ctrgcn-bone", "tokens"]
     (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
     _run(["git", "init", "-q"], dest)
@@ -95,15 +113,15 @@ def test_repro_then_noop_then_partial(repo: Path) -> None:
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     third = _dvc(repo, "repro")
     assert _ran(third) == {"align", "shard"} | TRAIN_STAGES, third
+    tokens = json.loads((repo / "metrics" / "tokenize.json").read_text())
+    assert tokens["n_samples"] == len(store)
+    assert (repo / "plots" / "tokenizer" / "reconstruction.png").read_bytes()[:4] == b"\x89PNG"
     assert "align" in _dvc(repo, "metrics", "show")
 
 
 def test_ensemble_weights_rerun_only_the_ensemble(repo: Path) -> None:
     _dvc(repo, "repro")
-    params = yaml.safe_load((repo / "params.yaml").read_text())
-    params["ensemble"]["weights"] = [1.0, 0.0]
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    out = _dvc(repo, "repro")
+    out = _dvc(repo, "exp", "run", "-S", "ensemble.weights=[1.0,0.0,0.0]")
     assert _ran(out) == {"ensemble"}, out
     metrics = json.loads((repo / "metrics" / "ensemble.json").read_text())
     assert metrics["ensemble_test_top1"] == metrics["ctrgcn_joint_test_top1"]  # one-hot weights

@@ -215,3 +215,51 @@ class EnsembleParams:
     members: tuple[str, ...]  # "<model>-<stream>" training outputs to combine, in order
     weights: tuple[float, ...] | Literal["fit"]  # fixed (CTR-GCN: 0.6 0.6 0.4 0.4) or "fit"
     grid: tuple[float, ...]  # candidate weights when fitting (on the validation fold only)
+
+
+@dataclass(frozen=True)
+class TokenizerParams:
+    """Section ``tokenizer``: the skeleton tokenizer (model, quantizer and training recipe).
+
+    Model fields map one to one onto :class:`skelpipe.models.tokenizer.TokenizerConfig`.
+    """
+
+    benchmark: str  # store split: train on train, select on val, report on test
+    quantizer: Literal["vq", "rvq", "dvae"]  # VQ-VAE EMA codebook / residual VQ / Gumbel dVAE
+    levels: int  # rvq levels (vq and dvae use 1)
+    codebook_size: int  # codes per level; bits per token = levels * log2(codebook_size)
+    downsample: Literal[1, 2, 4]  # frames per token
+    width: int  # GCN channels of encoder and decoder
+    latent_dim: int  # D of the latent / code vectors
+    blocks: int  # GCN blocks per encoder stage
+    decoder_blocks: int  # GCN blocks of the decoder at full frame rate
+    latent_blocks: int  # residual temporal conv blocks on the latent sequence, each side
+    temporal_kernel: int  # temporal kernel of the GCN blocks
+    beta: float  # commitment weight (VQ-VAE: 0.25)
+    ema_decay: float  # EMA decay of the codebooks (VQ-VAE: 0.99)
+    dead_threshold: float  # reset codes used < this x their uniform share of a batch's tokens
+    usage_decay: float  # EMA decay of code usage (0.9: an idle code is reset after ~22 steps)
+    kmeans_iters: int  # Lloyd iterations initialising each codebook on the first batch
+    quantize_dropout: float  # rvq: P(a batch trains only the first k levels)
+    kl_weight: float  # dvae: KL(q || uniform) weight
+    gumbel_hard: bool  # dvae: straight-through one-hot samples
+    tau_start: float  # dvae: Gumbel temperature at the start (DALL-E: 1) ...
+    tau_end: float  # ... annealed exponentially to this at the end (DALL-E: 1/16)
+    body_frame: bool  # canonical view (InfoGCN body frame) before encoding; undone after decoding
+    window: int  # frames per training clip (a random crop; a multiple of downsample)
+    loss: Literal["l1", "smooth_l1", "l2"]  # per-coordinate reconstruction loss
+    part_weights: dict[str, float]  # body part -> loss weight (others 1); head/hands/feet x2
+    velocity_weight: float  # weight of the loss on frame differences
+    epochs: int
+    batch_size: int
+    grad_accum: int  # batches per optimizer step (memory-bounded large batches)
+    lr: float  # AdamW peak learning rate
+    weight_decay: float
+    warmup_epochs: int  # linear warm-up, then cosine decay to 0
+    grad_clip: float  # max gradient norm (0 = off)
+    seed: int
+    num_workers: int  # DataLoader workers
+    threads: int  # torch intra-op threads on CPU; 0 = torch default
+    device: Literal["auto", "cpu", "cuda"]
+    amp: bool  # bfloat16 autocast on CUDA (ignored on CPU)
+    eval_every: int  # epochs between validation passes (the last epoch is always evaluated)

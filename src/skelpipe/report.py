@@ -11,24 +11,49 @@ END = "<!-- results:{name}:end -->"
 
 
 def ensemble_table(metrics: dict, members: list[str]) -> str:
-    """One row per stream and one for the ensemble: test top-1 / top-5 / mean class accuracy."""
-    lines = [
-        "| stream | weight | test top-1 | test top-5 | mean class acc |",
-        "|---|---|---|---|---|",
-    ]
+    """One row per stream and one for the ensemble: test top-1 / top-5 / mean class accuracy,
+    and, when the ensemble stage computed it, the ensemble's top-1 without that stream."""
+    loo = any(k.startswith("ensemble_without_") for k in metrics)
+    head = "| stream | weight | test top-1 | test top-5 | mean class acc |"
+    lines = [head + (" ensemble without it |" if loo else ""), "|---" * (6 if loo else 5) + "|"]
     for m in members:
         key = m.replace("-", "_")
-        lines.append(
+        row = (
             f"| {m} | {metrics.get(f'weight_{key}', '')} | "
             f"{_pct(metrics, f'{key}_test_top1')} | {_pct(metrics, f'{key}_test_top5')} | "
             f"{_pct(metrics, f'{key}_test_mean_class_acc')} |"
         )
+        lines.append(
+            row + (f" {_pct(metrics, f'ensemble_without_{key}_test_top1')} |" if loo else "")
+        )
     lines.append(
         f"| **ensemble** | | **{_pct(metrics, 'ensemble_test_top1')}** | "
         f"{_pct(metrics, 'ensemble_test_top5')} | "
-        f"{_pct(metrics, 'ensemble_test_mean_class_acc')} |"
+        f"{_pct(metrics, 'ensemble_test_mean_class_acc')} |" + (" |" if loo else "")
     )
     return "\n".join(lines)
+
+
+def tokenizer_table(metrics: dict) -> str:
+    """The tokenizer's test reconstruction and codebook figures, one row."""
+    levels = sorted(k for k in metrics if k.startswith("train_utilisation_") and k[-1].isdigit())
+    util = " / ".join(f"{100 * metrics[k]:.0f} %" for k in levels)
+    return "\n".join(
+        [
+            "| quantizer | bits / frame | compression | test MPJPE | PA-MPJPE | accel. error "
+            "| PCK@50 mm | codebook use (train, per level) |",
+            "|---|---|---|---|---|---|---|---|",
+            f"| {metrics.get('quantizer', '?')} | {metrics.get('bits_per_frame', 0):g} | "
+            f"{metrics.get('compression_ratio', 0):.0f}x | {_mm(metrics, 'test_mpjpe_mm')} | "
+            f"{_mm(metrics, 'test_pa_mpjpe_mm')} | {_mm(metrics, 'test_accel_error_mm')} | "
+            f"{_pct(metrics, 'test_pck_50mm')} | {util} |",
+        ]
+    )
+
+
+def _mm(metrics: dict, key: str) -> str:
+    value = metrics.get(key)
+    return "n/a" if value is None else f"{value:.1f} mm"
 
 
 def _pct(metrics: dict, key: str) -> str:
@@ -43,6 +68,8 @@ def members_of(metrics: dict) -> list[str]:
 
 def render(metrics_file: Path) -> str:
     metrics = json.loads(metrics_file.read_text())
+    if "bits_per_frame" in metrics:
+        return tokenizer_table(metrics)
     return ensemble_table(metrics, members_of(metrics))
 
 

@@ -1,0 +1,128 @@
+"""Reconstruction metrics of the skeleton tokenizer, on numpy arrays in metres.
+
+* MPJPE: mean per-joint position error (Ionescu et al., Human3.6M, TPAMI 2014), in mm;
+* PA-MPJPE: MPJPE after a per-frame similarity Procrustes alignment (rotation, translation and
+  scale; Umeyama, TPAMI 1991), in mm;
+* acceleration error: mean distance between second differences along time (Kanazawa et al.,
+  HMMR, CVPR 2019), in mm / frame^2;
+* PCK@50mm: share of joints within 50 mm.
+
+Shapes: ``pred`` and ``target`` are (N, T, V, 3); ``mask`` is (N, T) (frames, persons folded
+into N) or (N, T, V) (joints), true where the target is present. Only masked-in entries count.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+MM = 1000.0  # metres -> millimetres
+
+
+def _joint_mask(mask: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """(N, T) or (N, T, V) -> (N, T, V) float64 weights."""
+    m = np.asarray(mask, dtype=np.float64)
+    if m.ndim == 2:
+        m = np.broadcast_to(m[:, :, None], shape[:3])
+    return m
+
+
+def _masked_mean(values: np.ndarray, weights: np.ndarray) -> float:
+    total = weights.sum()
+    return float((values * weights).sum() / total) if total > 0 else float("nan")
+
+
+def joint_errors(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """(N, T, V, 3) x 2 -> (N, T, V) Euclidean distances (same units as the input)."""
+    return np.linalg.norm(pred.astype(np.float64) - target.astype(np.float64), axis=-1)
+
+
+def mpjpe(pred: np.ndarray, target: np.ndarray, mask: np.ndarray) -> float:
+    """Mean per-joint position error in mm over the masked-in joints."""
+    w = _joint_mask(mask, pred.shape)
+    return MM * _masked_mean(joint_errors(pred, target), w)
+
+
+def mpjpe_per_part(
+    pred: np.ndarray, target: np.ndarray, mask: np.ndarray, parts: dict[str, tuple[int, ...]]
+) -> dict[str, float]:
+    """MPJPE (mm) of each body part, e.g. ``layout.body_parts``."""
+    err, w = joint_errors(pred, target), _joint_mask(mask, pred.shape)
+    return {
+        name: MM * _masked_mean(err[..., list(j)], w[..., list(j)]) for name, j in parts.items()
+    }
+
+
+def procrustes_align(pred: np.ndarray, target: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Similarity transform of each frame of ``pred`` onto ``target`` (weighted Umeyama).
+
+    Args:
+        pred, target: (F, V, 3).
+        weights: (F, V), joints with weight 0 do not influence the fit.
+    Returns:
+        (F, V, 3) aligned ``pred``. Frames with under 3 weighted joints or no spread are only
+        translated.
+    """
+    X, Y, w = pred.astype(np.float64), target.astype(np.float64), weights.astype(np.float64)
+    wsum = np.maximum(w.sum(axis=1), 1e-12)[:, None, None]  # (F, 1, 1)
+    wx = w[:, :, None]
+    mu_x, mu_y = (wx * X).sum(1, keepdims=True) / wsum, (wx * Y).sum(1, keepdims=True) / wsum
+    Xc, Yc = X - mu_x, Y - mu_y  # (F, V, 3)
+    var_x = (wx * Xc**2).sum(axis=(1, 2)) / wsum[:, 0, 0]  # (F,)
+    cov = np.einsum("fvi,fvj->fij", wx * Yc, Xc) / wsum  # (F, 3, 3): sum w y x^T
+    U, D, Vt = np.linalg.svd(cov)
+    S = np.ones((len(X), 3))
+    S[:, 2] = np.sign(np.linalg.det(U) * np.linalg.det(Vt))  # no reflections
+    S[S == 0] = 1.0
+    R = U @ (S[:, :, None] * Vt)  # (F, 3, 3)
+    ok = (var_x > 1e-12) & ((w > 0).sum(axis=1) >= 3)
+    scale = np.where(ok, (D * S).sum(axis=1) / np.where(ok, var_x, 1.0), 1.0)  # (F,)
+    R[~ok] = np.eye(3)
+    aligned = scale[:, None, None] * np.einsum("fij,fvj->fvi", R, Xc)
+    return aligned + mu_y
+
+
+def pa_mpjpe(pred: np.ndarray, target: np.ndarray, mask: np.ndarray) -> float:
+    """MPJPE in mm after per-frame Procrustes alignment with scale, over masked-in frames."""
+    N, T, V, _ = pred.shape
+    w = _joint_mask(mask, pred.shape).reshape(N * T, V)  # (N*T, V)
+    frames = w.sum(axis=1) > 0
+    p = pred.reshape(N * T, V, 3)[frames]  # (F, V, 3) frames with any joint present
+    t = target.reshape(N * T, V, 3)[frames]
+    err = joint_errors(procrustes_align(p, t, w[frames]), t)
+    return MM * _masked_mean(err, w[frames])
+
+
+def acceleration_error(pred: np.ndarray, target: np.ndarray, mask: np.ndarray) -> float:
+    """Mean distance (mm / frame^2) between the second differences of ``pred`` and ``target``,
+    on joints present in three consecutive frames."""
+    w = _joint_mask(mask, pred.shape)
+    if pred.shape[1] < 3:
+        return float("nan")
+    d = pred.astype(np.float64) - target.astype(np.float64)  # acceleration is linear
+    acc = d[:, 2:] - 2 * d[:, 1:-1] + d[:, :-2]  # (N, T-2, V, 3)
+    return MM * _masked_mean(np.linalg.norm(acc, axis=-1), w[:, 2:] * w[:, 1:-1] * w[:, :-2])
+
+
+def pck(pred: np.ndarray, target: np.ndarray, mask: np.ndarray, threshold: float = 0.05) -> float:
+    """Share of masked-in joints within ``threshold`` metres of the target (PCK@50mm)."""
+    w = _joint_mask(mask, pred.shape)
+    return _masked_mean((joint_errors(pred, target) <= threshold).astype(np.float64), w)
+
+
+def reconstruction_metrics(
+    pred: np.ndarray,
+    target: np.ndarray,
+    mask: np.ndarray,
+    parts: dict[str, tuple[int, ...]] | None = None,
+) -> dict[str, float]:
+    """Flat metrics dict: ``mpjpe_mm``, ``pa_mpjpe_mm``, ``accel_error_mm``, ``pck_50mm`` and,
+    with ``parts``, ``mpjpe_mm_<part>``."""
+    out = {
+        "mpjpe_mm": mpjpe(pred, target, mask),
+        "pa_mpjpe_mm": pa_mpjpe(pred, target, mask),
+        "accel_error_mm": acceleration_error(pred, target, mask),
+        "pck_50mm": pck(pred, target, mask, 0.05),
+    }
+    for name, value in mpjpe_per_part(pred, target, mask, parts or {}).items():
+        out[f"mpjpe_mm_{name}"] = value
+    return out

@@ -1,0 +1,374 @@
+"""Quantizers of the skeleton tokenizer: VQ, residual VQ and a Gumbel-softmax dVAE bottleneck.
+
+* :class:`VectorQuantizer` (``vq``): van den Oord et al., "Neural Discrete Representation
+  Learning", NeurIPS 2017 (VQ-VAE): nearest-code lookup, straight-through gradient, commitment
+  loss ``beta * ||z - sg(e)||^2``, codebook as an exponential moving average of the encoder
+  outputs assigned to each code (the paper's appendix; Razavi et al., VQ-VAE-2, 2019). The
+  codebook is initialised by k-means on the first training batch and unused codes are replaced
+  by encoder outputs of the current batch (Dhariwal et al., Jukebox, 2020; Zeghidour et al.,
+  SoundStream, 2021).
+* :class:`ResidualVQ` (``rvq``): Zeghidour et al., "SoundStream: An End-to-End Neural Audio
+  Codec", 2021: level ``l`` quantizes what levels ``< l`` left over; quantizer dropout trains with
+  only the first ``k`` levels on some batches, so every prefix of the levels decodes.
+* :class:`GumbelQuantizer` (``dvae``): Ramesh et al., "Zero-Shot Text-to-Image Generation", 2021
+  (DALL-E's dVAE) with the Gumbel-softmax relaxation of Jang et al. / Maddison et al. (ICLR 2017):
+  logits over K codes, a relaxed one-hot mixes the codebook, KL to the uniform prior; argmax at
+  evaluation.
+
+Common interface: ``forward(z (N, T, D)) -> QuantOut``, ``codes_from_indices(indices (N, T, L))
+-> (N, T, D)``, ``codebook_sizes`` (one size per level) and ``set_temperature`` (Gumbel only).
+In eval mode under ``torch.no_grad`` ``codes_from_indices(out.indices)`` equals
+``out.quantized`` exactly. Indices of levels dropped in training are -1 and decode to zero.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+_LAPLACE = 1e-5  # additive smoothing of the EMA code counts (VQ-VAE-2)
+
+
+@dataclass
+class QuantOut:
+    """What every quantizer returns.
+
+    Attributes:
+        quantized: (N, T, D) codes, with straight-through gradients to ``z`` in training.
+        indices: (N, T, L) long code indices per level (-1: level dropped in this batch).
+        loss: scalar, commitment / KL terms already weighted.
+        stats: floats per level: ``perplexity_<l>``, ``used_codes_<l>`` (distinct codes in the
+            batch) and, for VQ levels, ``reset_codes_<l>`` (dead codes replaced this step).
+    """
+
+    quantized: torch.Tensor
+    indices: torch.Tensor
+    loss: torch.Tensor
+    stats: dict[str, float]
+
+
+def perplexity(counts: np.ndarray) -> float:
+    """``exp(entropy)`` of a code histogram: the number of equally used codes it amounts to."""
+    total = counts.sum()
+    if total <= 0:
+        return 0.0
+    p = counts[counts > 0] / total
+    return float(np.exp(-(p * np.log(p)).sum()))
+
+
+def _level_stats(idx: torch.Tensor, size: int, level: int) -> dict[str, float]:
+    counts = torch.bincount(idx[idx >= 0].flatten(), minlength=size).cpu().numpy()
+    return {
+        f"perplexity_{level}": perplexity(counts),
+        f"used_codes_{level}": float((counts > 0).sum()),
+    }
+
+
+def codebook_usage(indices: np.ndarray, sizes: tuple[int, ...] | list[int]) -> dict[str, float]:
+    """Codebook use over a whole dataset.
+
+    Args:
+        indices: (..., L) code indices, e.g. (N, T, L) or (N, M, T, L); negative ones are ignored.
+        sizes: codebook size of each of the L levels.
+    Returns:
+        per level ``l``: ``utilisation_<l>`` (fraction of codes used at least once),
+        ``used_codes_<l>`` and ``perplexity_<l>`` (from the counts).
+    """
+    flat = np.asarray(indices).reshape(-1, len(sizes))  # (tokens, L)
+    out: dict[str, float] = {}
+    for level, size in enumerate(sizes):
+        idx = flat[:, level]
+        counts = np.bincount(idx[idx >= 0].astype(np.int64), minlength=size)
+        out[f"utilisation_{level}"] = float((counts > 0).sum() / size)
+        out[f"used_codes_{level}"] = float((counts > 0).sum())
+        out[f"perplexity_{level}"] = perplexity(counts)
+    return out
+
+
+def gumbel_temperature(progress: float, start: float, end: float) -> float:
+    """Exponential anneal from ``start`` (progress 0) to ``end`` (progress >= 1), as DALL-E."""
+    p = min(max(progress, 0.0), 1.0)
+    return start * (end / start) ** p
+
+
+def _straight_through(z: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    """``q`` forward, identity gradient to ``z``; plain ``q`` when no gradient is needed."""
+    return z + (q - z).detach() if z.requires_grad else q
+
+
+class Quantizer(nn.Module):
+    """Base of the three quantizers (the interface documented in the module header)."""
+
+    @property
+    def codebook_sizes(self) -> tuple[int, ...]:
+        raise NotImplementedError
+
+    def codes_from_indices(self, indices: torch.Tensor) -> torch.Tensor:
+        """(N, T, L) long -> (N, T, D) codes."""
+        raise NotImplementedError
+
+    def set_temperature(self, tau: float) -> None:
+        """Gumbel-softmax temperature; VQ and RVQ ignore it."""
+
+
+class VectorQuantizer(Quantizer):
+    """EMA vector quantizer with k-means init and dead-code reset (one level).
+
+    Args:
+        dim: code dimension D.
+        codebook_size: K codes.
+        beta: commitment weight (VQ-VAE: 0.25).
+        decay: EMA decay of the code counts and sums that make the codebook (VQ-VAE: 0.99).
+        dead_threshold: a code is dead when its usage (an EMA of tokens per step) falls below
+            ``dead_threshold`` times the uniform share ``batch_tokens / K``: a fraction, so it
+            means the same for 64 and 1,024 codes; 0 disables resets.
+        kmeans_iters: Lloyd iterations of the first-batch initialisation.
+        usage_decay: EMA decay of the usage. Shorter-lived than ``decay``: a code that stops
+            being used is found dead after ``log(1 / dead_threshold) / (1 - usage_decay)``
+            steps (22 at 0.9 and 0.1), not after the hundreds ``decay`` 0.99 would take, while
+            the encoder outputs still move fast early in training.
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        codebook_size: int,
+        beta: float = 0.25,
+        decay: float = 0.99,
+        dead_threshold: float = 0.1,
+        kmeans_iters: int = 5,
+        usage_decay: float = 0.9,
+    ) -> None:
+        super().__init__()
+        self.dim, self.size = dim, codebook_size
+        self.beta, self.decay, self.usage_decay = beta, decay, usage_decay
+        self.dead_threshold, self.kmeans_iters = dead_threshold, kmeans_iters
+        self.register_buffer("codebook", torch.randn(codebook_size, dim))
+        self.register_buffer("cluster_size", torch.zeros(codebook_size))
+        self.register_buffer("usage", torch.zeros(codebook_size))
+        self.register_buffer("embed_sum", torch.zeros(codebook_size, dim))
+        self.register_buffer("initialised", torch.tensor(False))
+
+    @property
+    def codebook_sizes(self) -> tuple[int, ...]:
+        return (self.size,)
+
+    def lookup(self, flat: torch.Tensor, codebook: torch.Tensor | None = None) -> torch.Tensor:
+        """(F, D) -> (F,) index of the nearest code (squared Euclidean distance)."""
+        cb = self.codebook if codebook is None else codebook
+        dist = cb.pow(2).sum(1)[None, :] - 2.0 * flat @ cb.t()  # (F, K), ||flat||^2 dropped
+        return dist.argmin(dim=1)
+
+    def quantize(
+        self, flat: torch.Tensor, level: int = 0
+    ) -> tuple[torch.Tensor, torch.Tensor, dict]:
+        """One lookup, plus (in training) the codebook update.
+
+        Args:
+            flat: (F, D) vectors to quantize.
+        Returns:
+            codes (F, D) without gradient, indices (F,) and this level's stats.
+        """
+        data = flat.detach()
+        first = self.training and not bool(self.initialised)
+        if first:
+            self._kmeans_init(data)
+        idx = self.lookup(data)
+        codes = self.codebook[idx]  # (F, D), a copy: the updates below do not change it
+        stats = _level_stats(idx, self.size, level)
+        if self.training:
+            self._ema_update(data, idx)
+            # codes k-means left empty are refilled from the next batch, not this one again
+            stats[f"reset_codes_{level}"] = 0.0 if first else float(self._reset_dead(data))
+        return codes, idx, stats
+
+    def forward(self, z: torch.Tensor) -> QuantOut:
+        N, T, D = z.shape
+        flat = z.reshape(N * T, D)  # (N*T, D)
+        codes, idx, stats = self.quantize(flat)
+        loss = self.beta * F.mse_loss(flat, codes)
+        quantized = _straight_through(z, codes.view(N, T, D))
+        return QuantOut(quantized, idx.view(N, T, 1), loss, stats)
+
+    def codes_from_indices(self, indices: torch.Tensor) -> torch.Tensor:
+        return self.codebook[indices[..., 0]]
+
+    @torch.no_grad()
+    def _kmeans_init(self, data: torch.Tensor) -> None:
+        """A few Lloyd iterations from K distinct batch vectors (all of them, plus jittered
+        copies, when the batch has fewer than K).
+
+        The EMA counts start at the cluster sizes, so the codes left empty (always the case
+        when K exceeds the batch) are dead and get refilled from the following batches.
+        """
+        n, K = data.shape[0], self.size
+        pick = torch.randperm(n, device=data.device)
+        if n < K:
+            pick = torch.cat([pick, torch.randint(n, (K - n,), device=data.device)])
+        centroids = data[pick[:K]].clone()  # (K, D)
+        centroids[n:] += 1e-3 * data.std(dim=0, correction=0) * torch.randn_like(centroids[n:])
+        counts = torch.zeros(K, dtype=torch.long, device=data.device)
+        for _ in range(max(self.kmeans_iters, 1)):
+            idx = self.lookup(data, centroids)
+            counts = torch.bincount(idx, minlength=K)
+            sums = torch.zeros_like(centroids).index_add_(0, idx, data)
+            used = counts > 0
+            centroids[used] = sums[used] / counts[used, None].to(data.dtype)
+        self.codebook.copy_(centroids)
+        self.cluster_size.copy_(counts)
+        self.usage.copy_(counts)
+        self.embed_sum.copy_(centroids * counts[:, None])
+        self.initialised.fill_(True)
+
+    @torch.no_grad()
+    def _ema_update(self, data: torch.Tensor, idx: torch.Tensor) -> None:
+        counts = torch.bincount(idx, minlength=self.size).to(data.dtype)  # (K,)
+        sums = torch.zeros_like(self.embed_sum).index_add_(0, idx, data)  # (K, D)
+        self.cluster_size.mul_(self.decay).add_(counts, alpha=1 - self.decay)
+        self.embed_sum.mul_(self.decay).add_(sums, alpha=1 - self.decay)
+        self.usage.mul_(self.usage_decay).add_(counts, alpha=1 - self.usage_decay)
+        n = self.cluster_size.sum()
+        smoothed = (self.cluster_size + _LAPLACE) / (n + self.size * _LAPLACE) * n
+        self.codebook.copy_(self.embed_sum / smoothed[:, None])
+
+    @torch.no_grad()
+    def _reset_dead(self, data: torch.Tensor) -> int:
+        """Replace codes whose usage is below ``dead_threshold * tokens / K`` by distinct
+        random vectors of this batch (at most one code per vector: the rest wait for the next
+        batch, so no two codes restart equal); they restart with the uniform share as count."""
+        n = data.shape[0]
+        share = n / self.size
+        dead = torch.nonzero(self.usage < self.dead_threshold * share).flatten()
+        dead = dead[:n]
+        if dead.numel() == 0:
+            return 0
+        new = data[torch.randperm(n, device=data.device)[: dead.numel()]]  # (dead, D)
+        self.codebook[dead] = new
+        self.cluster_size[dead] = share
+        self.usage[dead] = share
+        self.embed_sum[dead] = new * share
+        return int(dead.numel())
+
+
+class ResidualVQ(Quantizer):
+    """``levels`` EMA vector quantizers applied to successive residuals (SoundStream).
+
+    Args:
+        dim, codebook_size, beta, decay, dead_threshold, kmeans_iters, usage_decay: as
+            :class:`VectorQuantizer`, for every level.
+        levels: L.
+        quantize_dropout: probability that a training batch uses only the first ``k`` levels,
+            ``k ~ U{1, .., L}``; dropped levels get index -1. Evaluation always uses all L.
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        codebook_size: int,
+        levels: int,
+        quantize_dropout: float = 0.0,
+        beta: float = 0.25,
+        decay: float = 0.99,
+        dead_threshold: float = 0.1,
+        kmeans_iters: int = 5,
+        usage_decay: float = 0.9,
+    ) -> None:
+        super().__init__()
+        self.quantize_dropout = quantize_dropout
+        vq = (beta, decay, dead_threshold, kmeans_iters, usage_decay)
+        self.layers = nn.ModuleList(VectorQuantizer(dim, codebook_size, *vq) for _ in range(levels))
+
+    @property
+    def codebook_sizes(self) -> tuple[int, ...]:
+        return tuple(layer.size for layer in self.layers)
+
+    def active_levels(self) -> int:
+        """Levels used by this forward pass (all of them unless quantizer dropout fires)."""
+        L = len(self.layers)
+        if self.training and L > 1 and float(torch.rand(())) < self.quantize_dropout:
+            return int(torch.randint(1, L + 1, ()))
+        return L
+
+    def forward(self, z: torch.Tensor) -> QuantOut:
+        N, T, D = z.shape
+        residual = z.reshape(N * T, D)  # (N*T, D)
+        total = torch.zeros_like(residual.detach())
+        indices = torch.full((N * T, len(self.layers)), -1, dtype=torch.long, device=z.device)
+        loss = z.new_zeros(())
+        stats: dict[str, float] = {}
+        active = self.active_levels()
+        for level, layer in enumerate(self.layers[:active]):
+            codes, idx, level_stats = layer.quantize(residual, level)
+            loss = loss + layer.beta * F.mse_loss(residual, codes)
+            total = total + codes
+            residual = residual - codes
+            indices[:, level] = idx
+            stats.update(level_stats)
+        stats["active_levels"] = float(active)
+        quantized = _straight_through(z, total.view(N, T, D))
+        return QuantOut(quantized, indices.view(N, T, -1), loss, stats)
+
+    def codes_from_indices(self, indices: torch.Tensor) -> torch.Tensor:
+        """(N, T, L) -> (N, T, D): the sum of the level codes (index -1 adds nothing)."""
+        total = torch.zeros(*indices.shape[:-1], self.layers[0].dim, device=indices.device)
+        for level, layer in enumerate(self.layers):
+            idx = indices[..., level]
+            keep = (idx >= 0).unsqueeze(-1).to(total.dtype)
+            total = total + layer.codebook[idx.clamp(min=0)] * keep
+        return total
+
+
+class GumbelQuantizer(Quantizer):
+    """DALL-E style dVAE bottleneck: logits -> Gumbel-softmax over K codes -> codebook mix.
+
+    Args:
+        dim: code dimension D.
+        codebook_size: K.
+        kl_weight: weight of ``KL(softmax(logits) || uniform)``, averaged over tokens.
+        hard: straight-through one-hot samples in training (soft relaxation when False, DALL-E).
+        temperature: initial Gumbel-softmax temperature (see :meth:`set_temperature`).
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        codebook_size: int,
+        kl_weight: float = 0.0,
+        hard: bool = False,
+        temperature: float = 1.0,
+    ) -> None:
+        super().__init__()
+        self.size, self.kl_weight, self.hard = codebook_size, kl_weight, hard
+        self.temperature = temperature
+        self.proj = nn.Linear(dim, codebook_size)
+        self.embed = nn.Embedding(codebook_size, dim)
+
+    @property
+    def codebook_sizes(self) -> tuple[int, ...]:
+        return (self.size,)
+
+    def set_temperature(self, tau: float) -> None:
+        self.temperature = float(tau)
+
+    def forward(self, z: torch.Tensor) -> QuantOut:
+        logits = self.proj(z)  # (N, T, K)
+        if self.training:
+            sample = F.gumbel_softmax(logits, tau=self.temperature, hard=self.hard, dim=-1)
+            quantized = sample @ self.embed.weight  # (N, T, D)
+            idx = sample.argmax(dim=-1)
+        else:
+            idx = logits.argmax(dim=-1)  # (N, T)
+            quantized = self.embed(idx)
+        log_q = F.log_softmax(logits, dim=-1)
+        kl = (log_q.exp() * (log_q + math.log(self.size))).sum(-1).mean()
+        stats = _level_stats(idx, self.size, 0)
+        stats["temperature"] = self.temperature
+        return QuantOut(quantized, idx.unsqueeze(-1), self.kl_weight * kl, stats)
+
+    def codes_from_indices(self, indices: torch.Tensor) -> torch.Tensor:
+        return self.embed(indices[..., 0])

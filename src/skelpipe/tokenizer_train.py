@@ -1,0 +1,322 @@
+"""The skeleton tokenizer on the sample store: clips, training, full-sequence reconstruction.
+
+Training sees random ``window``-frame crops of the training split (no resizing: velocities keep
+their physical meaning), in the canonical body frame (:mod:`skelpipe.body_frame`) when
+``body_frame`` is on. Evaluation and tokenization run on whole sequences, padded to a multiple of
+the downsampling factor; reconstructions are mapped back to the store's coordinates, so every
+metric is measured where the data lives.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from skelpipe.body_frame import body_frame, from_body_frame, present_frames, to_body_frame
+from skelpipe.models.metrics_recon import reconstruction_metrics
+from skelpipe.models.quantizers import codebook_usage, gumbel_temperature
+from skelpipe.models.tokenizer import (
+    SkeletonTokenizer,
+    TokenizerConfig,
+    tokenizer_loss,
+    weights_from_parts,
+)
+from skelpipe.params import TokenizerParams
+from skelpipe.skeleton import Layout, get_layout
+from skelpipe.store import SampleStore
+from skelpipe.train import RunState, load_checkpoint, progress_bar, save_checkpoint
+
+MODEL_FIELDS = (
+    "width",
+    "latent_dim",
+    "downsample",
+    "blocks",
+    "decoder_blocks",
+    "latent_blocks",
+    "temporal_kernel",
+    "quantizer",
+    "levels",
+    "codebook_size",
+    "beta",
+    "ema_decay",
+    "dead_threshold",
+    "usage_decay",
+    "kmeans_iters",
+    "quantize_dropout",
+    "kl_weight",
+    "gumbel_hard",
+    "tau_start",
+    "tau_end",
+)
+
+
+def model_config(p: TokenizerParams, store: SampleStore) -> TokenizerConfig:
+    """The tokenizer config for ``store``'s layout and person slots, from the params."""
+    layout = get_layout(store.attrs["layout"])
+    fields = {k: getattr(p, k) for k in MODEL_FIELDS}
+    levels = fields["levels"] if p.quantizer == "rvq" else 1
+    fields["levels"] = levels
+    return TokenizerConfig(
+        layout=layout.name, persons=layout.max_persons, preset="params", **fields
+    )
+
+
+def prepare(
+    sample: np.ndarray, persons: int, layout: Layout, canonical: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A stored sample as the tokenizer sees it.
+
+    Args:
+        sample: (T, M', V, 3) from the store.
+    Returns:
+        x (M, T, V, 3) float32 with ``persons`` slots (in the body frame when ``canonical``),
+        and the transform ``R`` (3, 3), ``origin`` (3,) that :func:`restore` undoes.
+    """
+    x = np.zeros((persons, *sample.shape[:1], *sample.shape[2:]), dtype=np.float32)
+    m = min(persons, sample.shape[1])
+    x[:m] = sample[:, :m].transpose(1, 0, 2, 3)  # (M, T, V, 3)
+    if not canonical:
+        return x, np.eye(3), np.zeros(3)
+    R, origin = body_frame(x, layout)
+    return to_body_frame(x, R, origin).astype(np.float32), R, origin
+
+
+def restore(y: np.ndarray, R: np.ndarray, origin: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """Body-frame reconstruction (M, T, V, 3) back to store coordinates; absent entries zero."""
+    out = from_body_frame(y, R, origin).astype(np.float32)
+    out[~present] = 0.0
+    return out
+
+
+class ClipDataset(Dataset):
+    """(x (C, window, V, M), mask (window, M), store index) clips for tokenizer training.
+
+    Training crops a random window (seeded by (seed, epoch, sample)); evaluation the centre one.
+    Sequences shorter than the window are zero-padded and masked out.
+    """
+
+    def __init__(
+        self,
+        store: SampleStore,
+        indices: np.ndarray,
+        cfg: TokenizerConfig,
+        p: TokenizerParams,
+        train: bool,
+    ) -> None:
+        self.store, self.indices, self.cfg, self.p, self.train = store, indices, cfg, p, train
+        self.layout = get_layout(cfg.layout)
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, k: int) -> tuple[torch.Tensor, torch.Tensor, int]:
+        i = int(self.indices[k])
+        x, _, _ = prepare(self.store.sample(i), self.cfg.persons, self.layout, self.p.body_frame)
+        T, W = x.shape[1], self.p.window
+        if T > W:
+            if self.train:
+                rng = np.random.default_rng([self.p.seed, self.epoch, i])
+                start = int(rng.integers(0, T - W + 1))
+            else:
+                start = (T - W) // 2
+            x = x[:, start : start + W]
+        clip = np.zeros((x.shape[0], W, *x.shape[2:]), dtype=np.float32)
+        clip[:, : x.shape[1]] = x
+        mask = present_frames(clip).T.astype(np.float32)  # (W, M)
+        return torch.from_numpy(clip.transpose(3, 1, 2, 0).copy()), torch.from_numpy(mask), i
+
+
+def lr_factor(epoch: float, p: TokenizerParams) -> float:
+    """Linear warm-up over ``warmup_epochs``, then cosine decay to zero."""
+    if epoch < p.warmup_epochs:
+        return (epoch + 1) / (p.warmup_epochs + 1)
+    span = max(p.epochs - p.warmup_epochs, 1)
+    return 0.5 * (1 + math.cos(math.pi * min((epoch - p.warmup_epochs) / span, 1.0)))
+
+
+class Objective:
+    """Reconstruction loss (per-joint weights, per-part report, velocity) + quantizer loss."""
+
+    def __init__(self, cfg: TokenizerConfig, p: TokenizerParams) -> None:
+        layout = get_layout(cfg.layout)
+        self.weights = torch.from_numpy(weights_from_parts(layout, p.part_weights))
+        self.parts, self.p = layout.body_parts, p
+
+    def __call__(self, model: SkeletonTokenizer, x: torch.Tensor, mask: torch.Tensor):
+        out = model(x)
+        rec, parts = tokenizer_loss(
+            out.recon, x, mask, self.weights, self.parts, self.p.loss, self.p.velocity_weight
+        )
+        return rec + out.loss, {**parts, **out.stats}
+
+
+def run_epoch(
+    model: SkeletonTokenizer,
+    loader: DataLoader,
+    opt: torch.optim.Optimizer,
+    objective: Objective,
+    epoch: int,
+    p: TokenizerParams,
+    on_batch: Callable[[int], None],
+) -> dict[str, float]:
+    """One training epoch with gradient accumulation; returns the mean of the logged terms."""
+    model.train()
+    n_iter, sums, count = len(loader), {}, 0
+    opt.zero_grad(set_to_none=True)
+    for it, (x, mask, _) in enumerate(loader):
+        progress = (epoch + it / max(n_iter, 1)) / max(p.epochs, 1)
+        model.set_temperature(gumbel_temperature(progress, p.tau_start, p.tau_end))
+        for group in opt.param_groups:
+            group["lr"] = p.lr * lr_factor(epoch + it / max(n_iter, 1), p)
+        loss, logged = objective(model, x, mask)
+        (loss / p.grad_accum).backward()
+        if (it + 1) % p.grad_accum == 0 or it + 1 == n_iter:
+            if p.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), p.grad_clip)
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+        for k, v in {"loss": loss.item(), **logged}.items():
+            sums[k] = sums.get(k, 0.0) + float(v) * len(x)
+        count += len(x)
+        on_batch(len(x))
+    return {k: v / max(count, 1) for k, v in sums.items()}
+
+
+def fit_tokenizer(
+    model: SkeletonTokenizer,
+    train: ClipDataset,
+    val: ClipDataset,
+    p: TokenizerParams,
+    ckpt: Path,
+    run_id: str,
+    on_epoch: Callable[[dict], None],
+) -> RunState:
+    """Train for ``p.epochs`` with AdamW, resuming from ``ckpt`` when it belongs to ``run_id``.
+
+    Every epoch reseeds torch from (seed, epoch), so a resumed run draws the same k-means,
+    dead-code and dropout randomness as an uninterrupted one.
+    """
+    opt = torch.optim.AdamW(model.parameters(), lr=p.lr, weight_decay=p.weight_decay)
+    state = load_checkpoint(ckpt, model, opt, run_id) or RunState()
+    objective = Objective(model.cfg, p)
+    for epoch in range(state.epoch, p.epochs):
+        torch.manual_seed(p.seed * 100_003 + epoch)
+        train.epoch = epoch
+        gen = torch.Generator().manual_seed(p.seed * 1000 + epoch)
+        loader = DataLoader(
+            train, p.batch_size, shuffle=True, generator=gen, num_workers=p.num_workers
+        )
+        with progress_bar(len(train), f"tokenizer epoch {epoch + 1}/{p.epochs}") as bar:
+            logged = run_epoch(model, loader, opt, objective, epoch, p, bar.update)
+        row = {"epoch": epoch + 1, "lr": round(opt.param_groups[0]["lr"], 8)}
+        row.update({f"train_{k}": round(v, 6) for k, v in logged.items() if _curve(k)})
+        if (epoch + 1) % p.eval_every == 0 or epoch + 1 == p.epochs:
+            row["val_loss"] = round(validation_loss(model, val, objective, p), 6)
+        state.history.append(row)
+        state.epoch = epoch + 1
+        save_checkpoint(ckpt, model, opt, state, run_id)
+        on_epoch(row)
+    return state
+
+
+def _curve(key: str) -> bool:
+    return key in ("loss", "recon", "velocity") or key.startswith("perplexity")
+
+
+@torch.no_grad()
+def validation_loss(
+    model: SkeletonTokenizer, val: ClipDataset, objective: Objective, p: TokenizerParams
+) -> float:
+    model.eval()
+    total, count = 0.0, 0
+    for x, mask, _ in DataLoader(val, p.batch_size, num_workers=p.num_workers):
+        loss, _ = objective(model, x, mask)
+        total, count = total + loss.item() * len(x), count + len(x)
+    return total / max(count, 1)
+
+
+@torch.no_grad()
+def tokenize_sample(
+    model: SkeletonTokenizer, sample: np.ndarray, p: TokenizerParams
+) -> tuple[np.ndarray, np.ndarray]:
+    """Whole-sequence tokens and reconstruction of one stored sample.
+
+    Returns:
+        tokens (M, ceil(T / downsample), L) int64, and the reconstruction (T, M', V, 3) float32
+        in store coordinates (``decode(tokens)`` mapped back; M' = the sample's person slots).
+    """
+    cfg, layout = model.cfg, get_layout(model.cfg.layout)
+    x, R, origin = prepare(sample, cfg.persons, layout, p.body_frame)
+    T = x.shape[1]
+    Tp = -(-T // cfg.downsample) * cfg.downsample
+    xt = torch.zeros(1, x.shape[3], Tp, x.shape[2], x.shape[0])
+    xt[0, :, :T] = torch.from_numpy(x.transpose(3, 1, 2, 0))  # (C, T, V, M)
+    tokens = model.encode(xt)  # (1, M, Tp / ds, L)
+    recon = model.decode(tokens, Tp)[0, :, :T].permute(3, 1, 2, 0).numpy()  # (M, T, V, C)
+    recon = restore(recon, R, origin, present_frames(x))
+    m = min(cfg.persons, sample.shape[1])
+    out = np.zeros_like(sample)
+    out[:, :m] = recon[:m].transpose(1, 0, 2, 3)
+    return tokens[0].numpy(), out
+
+
+def evaluate(
+    model: SkeletonTokenizer, store: SampleStore, indices: np.ndarray, p: TokenizerParams
+) -> tuple[dict[str, float], np.ndarray]:
+    """Reconstruction metrics over whole test sequences, weighted by valid frames.
+
+    Returns:
+        flat metrics (mpjpe_mm, pa_mpjpe_mm, accel_error_mm, pck_50mm, mpjpe_mm_<part>), and the
+        (n_tokens, L) token ids of the split (for codebook utilisation).
+    """
+    model.eval()
+    layout = get_layout(model.cfg.layout)
+    sums: dict[str, float] = {}
+    weights: dict[str, float] = {}
+    all_tokens = []
+    with progress_bar(len(indices), "evaluate tokenizer") as bar:
+        for i in indices.tolist():
+            sample = store.sample(i)
+            tokens, recon = tokenize_sample(model, sample, p)
+            all_tokens.append(tokens.reshape(-1, tokens.shape[-1]))
+            pred, target = recon.transpose(1, 0, 2, 3), sample.transpose(1, 0, 2, 3)
+            present = present_frames(target)  # (M, T)
+            n = float(present.sum())
+            n_acc = float((present[:, 2:] & present[:, 1:-1] & present[:, :-2]).sum())
+            for k, v in reconstruction_metrics(pred, target, present, layout.body_parts).items():
+                w = n_acc if k.startswith("accel") else n
+                if w > 0 and np.isfinite(v):
+                    sums[k] = sums.get(k, 0.0) + v * w
+                    weights[k] = weights.get(k, 0.0) + w
+            bar.update(1)
+    metrics = {k: sums[k] / weights[k] for k in sums}
+    return metrics, np.concatenate(all_tokens) if all_tokens else np.zeros((0, 1), np.int64)
+
+
+def codebook_metrics(tokens: np.ndarray, model: SkeletonTokenizer, prefix: str) -> dict:
+    """Per-level utilisation and perplexity of ``tokens`` (n, L), keys prefixed."""
+    usage = codebook_usage(tokens[:, None, :], model.codebook_sizes)
+    return {f"{prefix}{k}": v for k, v in usage.items()}
+
+
+def rate_metrics(cfg: TokenizerConfig, layout: Layout) -> dict[str, float]:
+    """Bits per frame (per person) and the compression ratio against float32 joints."""
+    bits = sum(math.log2(cfg.codebook_size) for _ in range(cfg.levels)) / cfg.downsample
+    raw = layout.num_joints * 3 * 32
+    return {"bits_per_frame": bits, "compression_ratio": raw / bits}
+
+
+def run_identity(p: TokenizerParams, cfg: TokenizerConfig) -> str:
+    """Identifies a training run: a checkpoint of another configuration is never resumed."""
+    import hashlib
+    import json
+
+    blob = json.dumps({"params": asdict(p), "model": asdict(cfg)}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]

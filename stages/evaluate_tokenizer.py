@@ -1,0 +1,71 @@
+"""DVC stage ``evaluate_tokenizer``: reconstruction and codebook metrics on the test split."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import typer
+
+from skelpipe.models.runtime import configure_cpu_runtime
+from skelpipe.params import TokenizerParams
+from skelpipe.skeleton import get_layout
+from skelpipe.store import SampleStore
+from skelpipe.tokenizer_io import load_tokenizer
+from skelpipe.tokenizer_train import (
+    codebook_metrics,
+    evaluate,
+    rate_metrics,
+    tokenize_sample,
+)
+from skelpipe.viz import save_strips
+from stages._common import fail, load_params, write_metrics
+
+app = typer.Typer(add_completion=False)
+N_PICTURES = 3  # test samples drawn, original above reconstruction
+
+
+@app.command()
+def main(
+    store: Path = typer.Option(..., help="the sample store"),
+    model: Path = typer.Option(..., help="train_tokenizer output folder"),
+    picture: Path = typer.Option(..., help="PNG: originals vs reconstructions (DVC image plot)"),
+    metrics: Path = typer.Option(..., help="metrics JSON"),
+    params_file: Path = typer.Option(Path("params.yaml"), "--params"),
+) -> None:
+    p = load_params(TokenizerParams, "tokenizer", params_file)
+    configure_cpu_runtime(p.threads or None)
+    s = SampleStore(store)
+    try:
+        net = load_tokenizer(model)
+        test, train = (s.split(p.benchmark, part) for part in ("test", "train"))
+    except (KeyError, OSError, ValueError) as err:
+        fail(str(err))
+    if len(test) == 0:
+        fail(f"{store}: benchmark {p.benchmark} has no test samples")
+    layout = get_layout(net.cfg.layout)
+    result, test_tokens = evaluate(net, s, test, p)
+    _, train_tokens = evaluate(net, s, train, p)  # utilisation: test has few tokens per code
+    result = {f"test_{k}": v for k, v in result.items()}
+    result.update(codebook_metrics(train_tokens, net, "train_"))
+    result.update(codebook_metrics(test_tokens, net, "test_"))
+    result.update(rate_metrics(net.cfg, layout))
+    result["train_utilisation_min"] = min(
+        v for k, v in result.items() if k.startswith("train_utilisation_")
+    )
+    result["quantizer"] = p.quantizer
+    rows, titles = [], []
+    for i in test[:: max(len(test) // N_PICTURES, 1)][:N_PICTURES].tolist():
+        sample = s.sample(i)
+        rows += [sample, tokenize_sample(net, sample, p)[1]]
+        titles += [s.names[i], "reconstruction"]
+    save_strips(picture, rows, titles, layout, styles=["-", "--"] * N_PICTURES)
+    write_metrics(metrics, {k: _round(v) for k, v in result.items()})
+
+
+def _round(v):
+    return round(float(v), 6) if isinstance(v, float | np.floating) else v
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,57 @@
+"""DVC stage ``tokenize``: every sample's token ids into a zarr store aligned by sample name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from skelpipe.models.runtime import configure_cpu_runtime
+from skelpipe.params import TokenizerParams
+from skelpipe.store import SampleStore
+from skelpipe.token_store import write_token_store
+from skelpipe.tokenizer_io import load_tokenizer
+from skelpipe.tokenizer_train import tokenize_sample
+from skelpipe.train import progress_bar
+from stages._common import atomic_dir, fail, load_params, write_metrics
+
+app = typer.Typer(add_completion=False)
+
+
+@app.command()
+def main(
+    store: Path = typer.Option(..., help="the sample store"),
+    model: Path = typer.Option(..., help="train_tokenizer output folder"),
+    out: Path = typer.Option(..., help="token store (zarr)"),
+    metrics: Path = typer.Option(..., help="metrics JSON"),
+    params_file: Path = typer.Option(Path("params.yaml"), "--params"),
+) -> None:
+    p = load_params(TokenizerParams, "tokenizer", params_file)
+    configure_cpu_runtime(p.threads or None)
+    s = SampleStore(store)
+    try:
+        net = load_tokenizer(model)
+    except (OSError, ValueError, KeyError) as err:
+        fail(f"{model}: {err}")
+    tokens = []
+    with progress_bar(len(s), "tokenize") as bar:
+        for i in range(len(s)):
+            tokens.append(tokenize_sample(net, s.sample(i), p)[0])
+            bar.update(1)
+    attrs = {
+        "codebook_sizes": list(net.codebook_sizes),
+        "downsample": net.cfg.downsample,
+        "levels": net.cfg.levels,
+        "persons": net.cfg.persons,
+        "layout": net.cfg.layout,
+        "dataset": s.attrs["dataset"],
+        "num_classes": s.attrs["num_classes"],
+        "body_frame": p.body_frame,
+    }
+    with atomic_dir(out) as tmp:
+        counts = write_token_store(tmp, s.names, s.meta["label"], s.n_frames, tokens, attrs)
+    write_metrics(metrics, counts)
+
+
+if __name__ == "__main__":
+    app()

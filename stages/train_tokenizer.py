@@ -1,0 +1,69 @@
+"""DVC stage ``train_tokenizer``: the skeleton tokenizer on the training split, resumable."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+import typer
+
+from skelpipe.models.runtime import configure_cpu_runtime
+from skelpipe.models.tokenizer import SkeletonTokenizer
+from skelpipe.params import TokenizerParams
+from skelpipe.store import SampleStore
+from skelpipe.tokenizer_train import ClipDataset, fit_tokenizer, model_config, run_identity
+from stages._common import atomic_dir, fail, load_params, write_metrics
+from stages._live import LiveLog
+
+app = typer.Typer(add_completion=False)
+CURVES = ("train_loss", "train_recon", "train_velocity", "lr", "val_loss")
+
+
+@app.command()
+def main(
+    store: Path = typer.Option(..., help="the sample store"),
+    out: Path = typer.Option(..., help="output folder: model.pt, config.json, train_time.json"),
+    checkpoint: Path = typer.Option(..., help="persistent folder for the resumable checkpoint"),
+    live: Path = typer.Option(..., help="DVCLive folder (per-epoch curves)"),
+    metrics: Path = typer.Option(..., help="metrics JSON"),
+    params_file: Path = typer.Option(Path("params.yaml"), "--params"),
+) -> None:
+    p = load_params(TokenizerParams, "tokenizer", params_file)
+    configure_cpu_runtime(p.threads or None)
+    torch.manual_seed(p.seed)
+    s = SampleStore(store)
+    try:
+        cfg = model_config(p, s)
+        model = SkeletonTokenizer(cfg)
+        train, val = (
+            ClipDataset(s, s.split(p.benchmark, part), cfg, p, part == "train")
+            for part in ("train", "val")
+        )
+    except (KeyError, ValueError) as err:
+        fail(str(err))
+    checkpoint.mkdir(parents=True, exist_ok=True)
+    ckpt, run_id = checkpoint / "last.pt", run_identity(p, cfg)
+    history = []
+    if ckpt.exists():
+        saved = torch.load(ckpt, map_location="cpu", weights_only=True)
+        history = list(saved["history"]) if saved.get("run_id") == run_id else []
+    log = LiveLog(live, history, CURVES)
+    t0 = time.perf_counter()
+    state = fit_tokenizer(model, train, val, p, ckpt, run_id, log.log_epoch)
+    with atomic_dir(out) as tmp:
+        torch.save(model.state_dict(), tmp / "model.pt")
+        (tmp / "config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
+        (tmp / "train_time.json").write_text(
+            json.dumps({"seconds_this_run": round(time.perf_counter() - t0, 1)}) + "\n"
+        )
+    last = state.history[-1] if state.history else {}
+    summary = {k: v for k, v in last.items() if k != "epoch"}
+    summary.update(epochs=len(state.history), params=sum(t.numel() for t in model.parameters()))
+    write_metrics(metrics, summary)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,74 @@
+"""DVC stage ``train_tokens``: the token-stream classifier, scored by name like the GCN streams."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import typer
+
+from skelpipe.models.runtime import configure_cpu_runtime
+from skelpipe.models.token_transformer import TokenTransformer, TokenTransformerConfig
+from skelpipe.params import TrainParams
+from skelpipe.store import SampleStore
+from skelpipe.token_store import TokenStore, TokenStoreError
+from skelpipe.token_stream import TokenDataset, fit_token_stream
+from skelpipe.train import config_hash, make_loader, predict, resolve_device
+from skelpipe.train_report import write_outputs
+from stages._common import atomic_dir, fail, load_params, write_metrics
+from stages._live import LiveLog
+
+app = typer.Typer(add_completion=False)
+
+
+@app.command()
+def main(
+    store: Path = typer.Option(..., help="the sample store (names, splits)"),
+    tokens: Path = typer.Option(..., help="the token store of the tokenize stage"),
+    out: Path = typer.Option(..., help="output folder: model.pt, scores_*.npz, per_class.csv"),
+    checkpoint: Path = typer.Option(..., help="persistent folder for the resumable checkpoint"),
+    live: Path = typer.Option(..., help="DVCLive folder (per-epoch curves)"),
+    plots: Path = typer.Option(..., help="folder for the confusion plot data"),
+    metrics: Path = typer.Option(..., help="metrics JSON"),
+    params_file: Path = typer.Option(Path("params.yaml"), "--params"),
+) -> None:
+    p = load_params(TrainParams, "token_stream", params_file)
+    configure_cpu_runtime(p.threads or None)
+    torch.manual_seed(p.seed)
+    s = SampleStore(store)
+    try:
+        t = TokenStore(tokens, s)
+        ds = {
+            part: TokenDataset(t, s.split(p.benchmark, part), p, part == "train")
+            for part in ("train", "val", "test")
+        }
+    except (KeyError, TokenStoreError) as err:
+        fail(str(err))
+    cfg = TokenTransformerConfig(
+        codebook_sizes=tuple(t.attrs["codebook_sizes"]),
+        persons=int(t.attrs["persons"]),
+        window=p.window,
+        num_classes=int(s.attrs["num_classes"]),
+    )
+    net = TokenTransformer(cfg)
+    checkpoint.mkdir(parents=True, exist_ok=True)
+    run_id = config_hash(p, "token_transformer", str(cfg))
+    ckpt = checkpoint / "last.pt"
+    history = []
+    if ckpt.exists():
+        saved = torch.load(ckpt, map_location="cpu", weights_only=True)
+        history = list(saved["history"]) if saved.get("run_id") == run_id else []
+    log = LiveLog(live, history)
+    state = fit_token_stream(net, ds, p, ckpt, run_id, log.log_epoch)
+    device = resolve_device(p)
+    with atomic_dir(out) as tmp:
+        results = {
+            part: predict(net, make_loader(ds[part], p, False, 0), device)
+            for part in ("val", "test")
+        }
+        summary = write_outputs(tmp, plots, net, s, results, state.history)
+    write_metrics(metrics, summary)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,225 @@
+"""Tokenizer on the store: clips, resumable training, decode(tokens) == reconstruction, token
+store round trip, and the token-stream classifier's data and model."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from skelpipe.body_frame import present_frames
+from skelpipe.models.token_transformer import TokenTransformer, TokenTransformerConfig
+from skelpipe.models.tokenizer import SkeletonTokenizer
+from skelpipe.params import TokenizerParams
+from skelpipe.skeleton import NTU25, UCLA20
+from skelpipe.store import SampleStore
+from skelpipe.token_store import TokenStore, TokenStoreError, write_token_store
+from skelpipe.token_stream import crop_tokens
+from skelpipe.tokenizer_train import (
+    ClipDataset,
+    fit_tokenizer,
+    model_config,
+    prepare,
+    rate_metrics,
+    restore,
+    run_identity,
+    tokenize_sample,
+)
+from tests.test_shards import _build, _sequences
+
+P = TokenizerParams(
+    benchmark="ntu60_xsub",
+    quantizer="rvq",
+    levels=2,
+    codebook_size=16,
+    downsample=4,
+    width=8,
+    latent_dim=8,
+    blocks=1,
+    decoder_blocks=1,
+    latent_blocks=1,
+    temporal_kernel=3,
+    beta=0.25,
+    ema_decay=0.9,
+    dead_threshold=0.1,
+    usage_decay=0.9,
+    kmeans_iters=2,
+    quantize_dropout=0.0,
+    kl_weight=0.0,
+    gumbel_hard=False,
+    tau_start=1.0,
+    tau_end=0.1,
+    body_frame=True,
+    window=16,
+    loss="smooth_l1",
+    part_weights={"head": 2.0, "left_hand": 2.0},
+    velocity_weight=0.5,
+    epochs=3,
+    batch_size=8,
+    grad_accum=2,
+    lr=0.003,
+    weight_decay=0.0,
+    warmup_epochs=1,
+    grad_clip=1.0,
+    seed=4,
+    num_workers=0,
+    threads=1,
+    device="cpu",
+    amp=False,
+    eval_every=1,
+)
+
+
+class Interrupt(Exception):
+    pass
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> SampleStore:
+    path = tmp_path_factory.mktemp("tokstore")
+    seqs = _sequences(n=40, seed=11)
+    for s in seqs[::3]:
+        s.joints[:, 1] = 0.0  # one actor: the second person slot is absent
+    _build(path, seqs)
+    return SampleStore(path / "store.zarr")
+
+
+def _datasets(store: SampleStore, p: TokenizerParams = P):
+    cfg = model_config(p, store)
+    return cfg, *(
+        ClipDataset(store, store.split(p.benchmark, part), cfg, p, part == "train")
+        for part in ("train", "val")
+    )
+
+
+def test_prepare_restore_round_trip(store) -> None:
+    sample = store.sample(0)
+    x, R, origin = prepare(sample, 2, NTU25, canonical=True)
+    assert x.shape == (2, len(sample), 25, 3)
+    back = restore(x, R, origin, present_frames(x)).transpose(1, 0, 2, 3)
+    np.testing.assert_allclose(back, sample, atol=1e-5)
+
+
+def test_clips_have_the_window_and_mask_absent_persons(store) -> None:
+    cfg, train, val = _datasets(store)
+    for ds in (train, val):
+        for k in range(len(ds)):
+            x, mask, i = ds[k]
+            assert x.shape == (3, P.window, 25, 2) and mask.shape == (P.window, 2)
+            n = min(int(store.n_frames[i]), P.window)
+            assert mask[:n, 0].all() and not mask[n:].any()
+            assert bool(mask[:, 1].any()) == bool(np.any(store.sample(i)[:, 1] != 0))
+    train.epoch = 1
+    a = train[0][0]
+    train.epoch = 2
+    assert not torch.equal(a, train[0][0]) or store.n_frames[train.indices[0]] <= P.window
+
+
+def _fit(store, ckpt, stop_after: int | None = None):
+    cfg, train, val = _datasets(store)
+    torch.manual_seed(P.seed)
+    model = SkeletonTokenizer(cfg)
+    rows = []
+
+    def on_epoch(row: dict) -> None:
+        rows.append(row)
+        if row["epoch"] == stop_after:
+            raise Interrupt
+
+    try:
+        state = fit_tokenizer(model, train, val, P, ckpt, run_identity(P, cfg), on_epoch)
+    except Interrupt:
+        return None, rows
+    return (model, state), rows
+
+
+def test_resume_equals_uninterrupted_and_loss_falls(store, tmp_path) -> None:
+    (model_a, state_a), _ = _fit(store, tmp_path / "a.pt")
+    assert _fit(store, tmp_path / "b.pt", stop_after=1)[0] is None
+    (model_b, state_b), rows = _fit(store, tmp_path / "b.pt")
+    assert [r["epoch"] for r in rows] == [2, 3]
+    assert state_a.history == state_b.history
+    for ta, tb in zip(model_a.state_dict().values(), model_b.state_dict().values(), strict=True):
+        torch.testing.assert_close(ta, tb, rtol=0, atol=0)
+    losses = [r["train_recon"] for r in state_a.history]
+    assert losses[-1] < losses[0]
+
+
+def test_decode_of_tokens_equals_reconstruction(store) -> None:
+    cfg, _, _ = _datasets(store)
+    torch.manual_seed(0)
+    model = SkeletonTokenizer(cfg)
+    model.train()
+    model(torch.randn(4, 3, 16, 25, 2))  # initialise the codebooks
+    model.eval()
+    for i in (0, 3, 7):  # lengths not divisible by the downsampling
+        sample = store.sample(i)
+        tokens, recon = tokenize_sample(model, sample, P)
+        assert tokens.shape == (2, -(-len(sample) // 4), 2) and recon.shape == sample.shape
+        x, R, origin = prepare(sample, 2, NTU25, P.body_frame)
+        with torch.no_grad():
+            decoded = model.decode(torch.from_numpy(tokens)[None], tokens.shape[1] * 4)
+        y = decoded[0, :, : len(sample)].permute(3, 1, 2, 0).numpy()  # (M, T, V, C)
+        again = restore(y, R, origin, present_frames(x)).transpose(1, 0, 2, 3)
+        np.testing.assert_allclose(again, recon, atol=1e-5)
+        assert np.all(recon[np.all(sample == 0, axis=(2, 3))] == 0)  # absent stays absent
+
+
+def test_token_store_round_trip_and_alignment(store, tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    tokens = [rng.integers(0, 16, size=(2, -(-int(t) // 4), 2)) for t in store.n_frames]
+    attrs = {"codebook_sizes": [16, 16], "persons": 2}
+    counts = write_token_store(
+        tmp_path / "t.zarr", store.names, store.meta["label"], store.n_frames, tokens, attrs
+    )
+    assert counts["n_tokens"] == sum(t.shape[1] for t in tokens)
+    t = TokenStore(tmp_path / "t.zarr", store)
+    for i in range(len(store)):
+        np.testing.assert_array_equal(t.tokens(i), tokens[i])
+    assert t.labels.tolist() == store.meta["label"].tolist()
+    names = list(reversed(store.names))
+    write_token_store(tmp_path / "r.zarr", names, store.meta["label"], store.n_frames, tokens, {})
+    with pytest.raises(TokenStoreError, match="names differ"):
+        TokenStore(tmp_path / "r.zarr", store)
+
+
+def test_crop_tokens_pads_and_resamples() -> None:
+    ids = np.arange(2 * 10 * 3).reshape(2, 10, 3)
+    short = crop_tokens(ids, 16, (1.0,), pad=99, rng=None)
+    assert short.shape == (2, 16, 3)
+    np.testing.assert_array_equal(short[:, :10], ids)
+    assert np.all(short[:, 10:] == 99)
+    long = crop_tokens(ids, 4, (0.5, 1.0), pad=99, rng=np.random.default_rng(0))
+    assert long.shape == (2, 4, 3) and not np.any(long == 99)
+    assert set(long[0, :, 0].tolist()) <= set(ids[0, :, 0].tolist())
+
+
+def test_token_transformer_ignores_padding() -> None:
+    cfg = TokenTransformerConfig(codebook_sizes=(16, 16), persons=2, window=12, num_classes=5)
+    torch.manual_seed(0)
+    net = TokenTransformer(cfg).eval()
+    ids = torch.randint(0, 16, (3, 2, 8, 2))
+    padded = torch.full((3, 2, 12, 2), 16)
+    padded[:, :, :8] = ids
+    out = net(padded)
+    assert out.shape == (3, 5)
+    other = padded.clone()
+    other[:, :, 8:] = 16  # same padding, nothing else changes
+    torch.testing.assert_close(net(other), out)
+    only_first = padded.clone()
+    only_first[:, 1] = 16  # an absent second person is ignored, not read as codes
+    assert torch.isfinite(net(only_first)).all()
+
+
+def test_rate_of_the_acceptance_configuration() -> None:
+    p = dataclasses.replace(P, levels=4, codebook_size=1024, downsample=4)
+
+    class Store:
+        attrs = {"layout": "ucla20"}
+
+    cfg = model_config(p, Store())  # type: ignore[arg-type]
+    assert (cfg.levels, cfg.persons) == (4, 1)
+    rate = rate_metrics(cfg, UCLA20)  # 20 joints x 3 x 32 bits = 1,920 bits of float32 a frame
+    assert rate == {"bits_per_frame": 10.0, "compression_ratio": 192.0}
