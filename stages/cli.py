@@ -15,11 +15,13 @@ from skelpipe.io.nw_ucla import list_ucla_files, read_ucla_sample
 from skelpipe.io.raw_sources import Rejected, list_raw_files, load_raw, read_name_list
 from skelpipe.parallel import ordered_map
 from stages.results import results
+from stages.show import show
 
 app = typer.Typer(add_completion=False, help="skelpipe: skeleton action recognition pipeline.")
 export_app = typer.Typer(add_completion=False, help="Reference-compatible exports.")
 app.add_typer(export_app, name="export")
 app.command("results")(results)
+app.command("show")(show)
 
 
 def _list(raw: Path, missing_list: Path | None) -> tuple[list, list[Rejected]]:
