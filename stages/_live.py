@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
+
 from dvclive import Live
 
 CURVES = ("train_loss", "lr", "val_top1")
@@ -25,3 +27,11 @@ class LiveLog:
             if key in row:
                 self.live.log_metric(key, row[key], plot=True)
         self.live.next_step()
+
+
+def resumed_history(ckpt: Path, run_id: str) -> list[dict]:
+    """The epoch rows of the checkpoint a run will resume from (none if it belongs elsewhere)."""
+    if not ckpt.exists():
+        return []
+    data = torch.load(ckpt, map_location="cpu", weights_only=True)
+    return list(data["history"]) if data.get("run_id") == run_id else []

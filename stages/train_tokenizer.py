@@ -16,7 +16,7 @@ from skelpipe.params import TokenizerParams
 from skelpipe.store import SampleStore
 from skelpipe.tokenizer_train import ClipDataset, fit_tokenizer, model_config, run_identity
 from stages._common import atomic_dir, fail, load_params, write_metrics
-from stages._live import LiveLog
+from stages._live import LiveLog, resumed_history
 
 app = typer.Typer(add_completion=False)
 CURVES = ("train_loss", "train_recon", "train_velocity", "lr", "val_loss")
@@ -46,10 +46,7 @@ def main(
         fail(str(err))
     checkpoint.mkdir(parents=True, exist_ok=True)
     ckpt, run_id = checkpoint / "last.pt", run_identity(p, cfg)
-    history = []
-    if ckpt.exists():
-        saved = torch.load(ckpt, map_location="cpu", weights_only=True)
-        history = list(saved["history"]) if saved.get("run_id") == run_id else []
+    history = resumed_history(ckpt, run_id)
     log = LiveLog(live, history, CURVES)
     t0 = time.perf_counter()
     state = fit_tokenizer(model, train, val, p, ckpt, run_id, log.log_epoch)

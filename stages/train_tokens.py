@@ -16,7 +16,7 @@ from skelpipe.token_stream import TokenDataset, fit_token_stream
 from skelpipe.train import config_hash, make_loader, predict, resolve_device
 from skelpipe.train_report import write_outputs
 from stages._common import atomic_dir, fail, load_params, write_metrics
-from stages._live import LiveLog
+from stages._live import LiveLog, resumed_history
 
 app = typer.Typer(add_completion=False)
 
@@ -54,10 +54,7 @@ def main(
     checkpoint.mkdir(parents=True, exist_ok=True)
     run_id = config_hash(p, "token_transformer", str(cfg))
     ckpt = checkpoint / "last.pt"
-    history = []
-    if ckpt.exists():
-        saved = torch.load(ckpt, map_location="cpu", weights_only=True)
-        history = list(saved["history"]) if saved.get("run_id") == run_id else []
+    history = resumed_history(ckpt, run_id)
     log = LiveLog(live, history)
     state = fit_token_stream(net, ds, p, ckpt, run_id, log.log_epoch)
     device = resolve_device(p)
