@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-
 from dvclive import Live
 
 CURVES = ("train_loss", "lr", "val_top1")
