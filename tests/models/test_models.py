@@ -40,18 +40,6 @@ OFFICIAL_PARAMS = {
 LAYOUTS = {"ntu60": NTU25, "nw_ucla": UCLA20}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _cpu_runtime():
-    """One thread (the tensors are tiny; immune to a busy machine); denormals flushed, or a few
-    steps of the tiny models take seconds each."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    torch.set_flush_denormal(True)
-    yield
-    torch.set_flush_denormal(False)
-    torch.set_num_threads(previous)
-
-
 def _batch(dataset: str, n: int = 4, frames: int = 16, seed: int = 0):
     layout = LAYOUTS[dataset]
     g = torch.Generator().manual_seed(seed)

@@ -42,17 +42,6 @@ TINY = {
 }
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _cpu_runtime():
-    """One thread (tiny tensors, busy machine); denormals flushed, as in test_models."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    torch.set_flush_denormal(True)
-    yield
-    torch.set_flush_denormal(False)
-    torch.set_num_threads(previous)
-
-
 def _quantizer(kind: str) -> torch.nn.Module:
     if kind == "vq":
         return VectorQuantizer(8, 16)
