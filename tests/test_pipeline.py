@@ -148,3 +148,22 @@ def test_plots_show_draws_training_curves_and_confusion(repo: Path) -> None:
             assert rows and all({"step", curve} <= set(r) for r in rows), (curve, rows)
         pairs = points(matrix)
         assert pairs and all({"actual", "predicted"} <= set(p) for p in pairs)
+
+
+def test_quantizer_experiment_reruns_the_token_chain_and_diffs(repo: Path) -> None:
+    """`dvc exp run -S tokenizer.quantizer=dvae`, then `dvc metrics diff` compares quantizers."""
+    _dvc(repo, "repro")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+    _run([*git, "add", "-A"], repo)
+    _run([*git, "commit", "-qm", "baseline: rvq"], repo)  # metrics diff compares with HEAD
+    before = json.loads((repo / "metrics" / "tokenizer.json").read_text())
+    out = _dvc(repo, "exp", "run", "-S", "tokenizer.quantizer=dvae")
+    assert _ran(out) == TOKEN_STAGES | {"ensemble"}, out
+    after = json.loads((repo / "metrics" / "tokenizer.json").read_text())
+    assert (before["quantizer"], after["quantizer"]) == ("rvq", "dvae")
+    assert after["bits_per_frame"] < before["bits_per_frame"]  # one level instead of two
+    diff = json.loads(_dvc(repo, "metrics", "diff", "--json", with_stderr=False))
+    changed = diff["metrics/tokenizer.json"]
+    assert changed["test_mpjpe_mm"]["old"] == before["test_mpjpe_mm"]
+    assert changed["test_mpjpe_mm"]["new"] == after["test_mpjpe_mm"]
+    assert "bits_per_frame" in changed

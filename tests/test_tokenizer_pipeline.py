@@ -45,6 +45,7 @@ P = TokenizerParams(
     ema_decay=0.9,
     dead_threshold=0.1,
     usage_decay=0.9,
+    code_dim=0,
     kmeans_iters=2,
     quantize_dropout=0.0,
     kl_weight=0.0,

@@ -239,6 +239,7 @@ class TokenizerParams:
     ema_decay: float  # EMA decay of the codebooks (VQ-VAE: 0.99)
     dead_threshold: float  # reset codes used < this x their uniform share of a batch's tokens
     usage_decay: float  # EMA decay of code usage (0.9: an idle code is reset after ~22 steps)
+    code_dim: int  # 0: codes live in the latent space; d > 0: factorised, L2-normalised codes
     kmeans_iters: int  # Lloyd iterations initialising each codebook on the first batch
     quantize_dropout: float  # rvq: P(a batch trains only the first k levels)
     kl_weight: float  # dvae: KL(q || uniform) weight

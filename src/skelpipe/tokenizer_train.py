@@ -47,6 +47,7 @@ MODEL_FIELDS = (
     "ema_decay",
     "dead_threshold",
     "usage_decay",
+    "code_dim",
     "kmeans_iters",
     "quantize_dropout",
     "kl_weight",

@@ -45,12 +45,16 @@ TINY = {
 def _quantizer(kind: str) -> torch.nn.Module:
     if kind == "vq":
         return VectorQuantizer(8, 16)
+    if kind == "vq_factorised":
+        return VectorQuantizer(8, 16, code_dim=3)
     if kind == "rvq":
         return ResidualVQ(8, 16, levels=3, quantize_dropout=0.5)
+    if kind == "rvq_factorised":
+        return ResidualVQ(8, 16, levels=3, quantize_dropout=0.5, code_dim=3)
     return GumbelQuantizer(8, 16, kl_weight=0.1)
 
 
-@pytest.mark.parametrize("kind", ["vq", "rvq", "dvae"])
+@pytest.mark.parametrize("kind", ["vq", "vq_factorised", "rvq", "rvq_factorised", "dvae"])
 def test_codes_from_indices_equal_quantized_in_eval(kind: str) -> None:
     torch.manual_seed(0)
     q = _quantizer(kind)
@@ -67,12 +71,30 @@ def test_codes_from_indices_equal_quantized_in_eval(kind: str) -> None:
     assert {"perplexity_0", "used_codes_0"} <= set(out.stats)
 
 
-def test_straight_through_gradient_reaches_the_encoder() -> None:
+@pytest.mark.parametrize("code_dim", [0, 3])
+def test_straight_through_gradient_reaches_the_encoder(code_dim: int) -> None:
     torch.manual_seed(0)
     z = torch.randn(2, 5, 8, requires_grad=True)
-    out = ResidualVQ(8, 16, levels=2)(z)
+    rvq = ResidualVQ(8, 16, levels=2, code_dim=code_dim)
+    out = rvq(z)
     (out.quantized.sum() + out.loss).backward()
     assert z.grad is not None and torch.isfinite(z.grad).all() and z.grad.abs().sum() > 0
+    for name, param in rvq.named_parameters():  # the factorised projections learn too
+        assert param.grad is not None and param.grad.abs().sum() > 0, name
+
+
+def test_factorised_codes_are_unit_vectors_looked_up_by_cosine() -> None:
+    torch.manual_seed(0)
+    vq = VectorQuantizer(8, 16, code_dim=4)
+    vq(torch.randn(3, 20, 8))
+    vq.eval()
+    z = torch.randn(50, 8)
+    with torch.no_grad():
+        out = vq(z.unsqueeze(0))
+        e = torch.nn.functional.normalize(vq.proj_in(z), dim=-1)
+        cos = e @ torch.nn.functional.normalize(vq.codebook, dim=-1).t()  # (50, 16)
+    assert torch.equal(out.indices[0, :, 0], cos.argmax(dim=1))
+    assert vq.codebook.shape == (16, 4)
 
 
 def test_unused_codes_are_reset_to_batch_vectors() -> None:

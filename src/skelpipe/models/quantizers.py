@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 _LAPLACE = 1e-5  # additive smoothing of the EMA code counts (VQ-VAE-2)
+_NORM_EPS = 1e-6  # L2 normalisation of factorised codes
 
 
 @dataclass
@@ -132,6 +133,11 @@ class VectorQuantizer(Quantizer):
             being used is found dead after ``log(1 / dead_threshold) / (1 - usage_decay)``
             steps (22 at 0.9 and 0.1), not after the hundreds ``decay`` 0.99 would take, while
             the encoder outputs still move fast early in training.
+        code_dim: 0 looks codes up in the D-dimensional latent space. ``d > 0`` factorises the
+            codes (Yu et al., "Vector-quantized Image Modeling with Improved VQGAN", ICLR 2022;
+            Kumar et al., DAC, 2023): a linear map to ``d`` dimensions, L2-normalised, looked up
+            by cosine similarity among L2-normalised codes, mapped back to D by a second linear
+            map; the straight-through estimate and the commitment loss live in the small space.
     """
 
     def __init__(
@@ -143,24 +149,30 @@ class VectorQuantizer(Quantizer):
         dead_threshold: float = 0.1,
         kmeans_iters: int = 5,
         usage_decay: float = 0.9,
+        code_dim: int = 0,
     ) -> None:
         super().__init__()
-        self.dim, self.size = dim, codebook_size
+        self.dim, self.size, self.code_dim = dim, codebook_size, code_dim
         self.beta, self.decay, self.usage_decay = beta, decay, usage_decay
         self.dead_threshold, self.kmeans_iters = dead_threshold, kmeans_iters
-        self.register_buffer("codebook", torch.randn(codebook_size, dim))
+        cdim = code_dim or dim
+        self.register_buffer("codebook", torch.randn(codebook_size, cdim))
         self.register_buffer("cluster_size", torch.zeros(codebook_size))
         self.register_buffer("usage", torch.zeros(codebook_size))
-        self.register_buffer("embed_sum", torch.zeros(codebook_size, dim))
+        self.register_buffer("embed_sum", torch.zeros(codebook_size, cdim))
         self.register_buffer("initialised", torch.tensor(False))
+        if code_dim:
+            self.proj_in = nn.Linear(dim, code_dim)
+            self.proj_out = nn.Linear(code_dim, dim)
 
     @property
     def codebook_sizes(self) -> tuple[int, ...]:
         return (self.size,)
 
     def lookup(self, flat: torch.Tensor, codebook: torch.Tensor | None = None) -> torch.Tensor:
-        """(F, D) -> (F,) index of the nearest code (squared Euclidean distance)."""
-        cb = self.codebook if codebook is None else codebook
+        """(F, D) -> (F,) index of the nearest code (squared Euclidean distance; on the unit
+        sphere, i.e. cosine similarity, when the codes are factorised)."""
+        cb = self._codes(self.codebook) if codebook is None else codebook
         dist = cb.pow(2).sum(1)[None, :] - 2.0 * flat @ cb.t()  # (F, K), ||flat||^2 dropped
         return dist.argmin(dim=1)
 
@@ -179,7 +191,7 @@ class VectorQuantizer(Quantizer):
         if first:
             self._kmeans_init(data)
         idx = self.lookup(data)
-        codes = self.codebook[idx]  # (F, D), a copy: the updates below do not change it
+        codes = self._codes(self.codebook[idx])  # (F, D), a copy: the updates do not change it
         stats = _level_stats(idx, self.size, level)
         if self.training:
             self._ema_update(data, idx)
@@ -187,16 +199,38 @@ class VectorQuantizer(Quantizer):
             stats[f"reset_codes_{level}"] = 0.0 if first else float(self._reset_dead(data))
         return codes, idx, stats
 
+    def _codes(self, vectors: torch.Tensor) -> torch.Tensor:
+        """Codebook rows as looked up: unit vectors when the codes are factorised."""
+        return F.normalize(vectors, dim=-1, eps=_NORM_EPS) if self.code_dim else vectors
+
+    def quantize_step(
+        self, flat: torch.Tensor, level: int = 0
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict]:
+        """One level on (F, D) vectors, for :class:`ResidualVQ` and :meth:`forward`.
+
+        Returns:
+            the (F, D) output (plain codes: no gradient, the caller passes one straight through;
+            factorised codes: already straight-through in the small space and mapped back to D,
+            so the two projections learn), indices (F,), the commitment loss and stats.
+        """
+        if not self.code_dim:
+            codes, idx, stats = self.quantize(flat, level)
+            return codes, idx, self.beta * F.mse_loss(flat, codes), stats
+        e = F.normalize(self.proj_in(flat), dim=-1, eps=_NORM_EPS)  # (F, d) on the sphere
+        codes, idx, stats = self.quantize(e, level)
+        q = _straight_through(e, codes) if self.training else codes
+        return self.proj_out(q), idx, self.beta * F.mse_loss(e, codes), stats
+
     def forward(self, z: torch.Tensor) -> QuantOut:
         N, T, D = z.shape
         flat = z.reshape(N * T, D)  # (N*T, D)
-        codes, idx, stats = self.quantize(flat)
-        loss = self.beta * F.mse_loss(flat, codes)
-        quantized = _straight_through(z, codes.view(N, T, D))
+        out, idx, loss, stats = self.quantize_step(flat)
+        quantized = out.view(N, T, D) if self.code_dim else _straight_through(z, out.view(N, T, D))
         return QuantOut(quantized, idx.view(N, T, 1), loss, stats)
 
     def codes_from_indices(self, indices: torch.Tensor) -> torch.Tensor:
-        return self.codebook[indices[..., 0]]
+        codes = self._codes(self.codebook[indices[..., 0]])
+        return self.proj_out(codes) if self.code_dim else codes
 
     @torch.no_grad()
     def _kmeans_init(self, data: torch.Tensor) -> None:
@@ -259,8 +293,10 @@ class ResidualVQ(Quantizer):
     """``levels`` EMA vector quantizers applied to successive residuals (SoundStream).
 
     Args:
-        dim, codebook_size, beta, decay, dead_threshold, kmeans_iters, usage_decay: as
-            :class:`VectorQuantizer`, for every level.
+        dim, codebook_size, beta, decay, dead_threshold, kmeans_iters, usage_decay, code_dim:
+            as :class:`VectorQuantizer`, for every level. Factorised levels subtract their
+            mapped-back output, gradients included (DAC), and the sum is not passed straight
+            through again.
         levels: L.
         quantize_dropout: probability that a training batch uses only the first ``k`` levels,
             ``k ~ U{1, .., L}``; dropped levels get index -1. Evaluation always uses all L.
@@ -277,10 +313,11 @@ class ResidualVQ(Quantizer):
         dead_threshold: float = 0.1,
         kmeans_iters: int = 5,
         usage_decay: float = 0.9,
+        code_dim: int = 0,
     ) -> None:
         super().__init__()
-        self.quantize_dropout = quantize_dropout
-        vq = (beta, decay, dead_threshold, kmeans_iters, usage_decay)
+        self.quantize_dropout, self.factorised = quantize_dropout, code_dim > 0
+        vq = (beta, decay, dead_threshold, kmeans_iters, usage_decay, code_dim)
         self.layers = nn.ModuleList(VectorQuantizer(dim, codebook_size, *vq) for _ in range(levels))
 
     @property
@@ -303,14 +340,15 @@ class ResidualVQ(Quantizer):
         stats: dict[str, float] = {}
         active = self.active_levels()
         for level, layer in enumerate(self.layers[:active]):
-            codes, idx, level_stats = layer.quantize(residual, level)
-            loss = loss + layer.beta * F.mse_loss(residual, codes)
-            total = total + codes
-            residual = residual - codes
+            out, idx, level_loss, level_stats = layer.quantize_step(residual, level)
+            loss = loss + level_loss
+            total = total + out
+            residual = residual - out
             indices[:, level] = idx
             stats.update(level_stats)
         stats["active_levels"] = float(active)
-        quantized = _straight_through(z, total.view(N, T, D))
+        total = total.view(N, T, D)
+        quantized = total if self.factorised else _straight_through(z, total)
         return QuantOut(quantized, indices.view(N, T, -1), loss, stats)
 
     def codes_from_indices(self, indices: torch.Tensor) -> torch.Tensor:
@@ -319,7 +357,7 @@ class ResidualVQ(Quantizer):
         for level, layer in enumerate(self.layers):
             idx = indices[..., level]
             keep = (idx >= 0).unsqueeze(-1).to(total.dtype)
-            total = total + layer.codebook[idx.clamp(min=0)] * keep
+            total = total + layer.codes_from_indices(idx.clamp(min=0).unsqueeze(-1)) * keep
         return total
 
 

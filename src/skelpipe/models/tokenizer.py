@@ -77,6 +77,7 @@ class TokenizerConfig:
     ema_decay: float = 0.99  # EMA decay of the VQ codebooks (VQ-VAE's 0.99)
     dead_threshold: float = 0.1  # reset a code used < 0.1 x its uniform share of a batch (EMA)
     usage_decay: float = 0.9  # EMA decay of code usage: an idle code is reset after ~22 steps
+    code_dim: int = 0  # 0: look codes up in the latent space; d > 0: factorised d-dim codes
     kmeans_iters: int = 5  # Lloyd iterations initialising each VQ codebook on the first batch
     quantize_dropout: float = 0.0  # rvq: P(a training batch uses only the first k levels)
     kl_weight: float = 0.0  # dvae: weight of KL(q || uniform) per token
@@ -111,6 +112,7 @@ def build_quantizer(cfg: TokenizerConfig) -> Quantizer:
     """The quantizer named by ``cfg.quantizer`` on ``cfg.latent_dim``-dimensional latents."""
     D, K = cfg.latent_dim, cfg.codebook_size
     vq = (cfg.beta, cfg.ema_decay, cfg.dead_threshold, cfg.kmeans_iters, cfg.usage_decay)
+    vq = (*vq, cfg.code_dim)  # VectorQuantizer's arguments after (dim, codebook_size)
     if cfg.quantizer == "vq":
         return VectorQuantizer(D, K, *vq)
     if cfg.quantizer == "rvq":
