@@ -119,6 +119,17 @@ def test_repro_then_noop_then_partial(repo: Path) -> None:
     assert "align" in _dvc(repo, "metrics", "show")
 
 
+def test_status_without_target_covers_the_nw_ucla_pipeline(repo: Path) -> None:
+    """`dvc status` collects every dvc.yaml: the NW-UCLA stages (never run in this copy, raw
+    folder outside the repository) are reported, the reproduced default pipeline is not."""
+    _dvc(repo, "repro")
+    status = json.loads(_dvc(repo, "status", "--json", with_stderr=False))
+    ucla = yaml.safe_load((repo / "pipelines" / "nw_ucla" / "dvc.yaml").read_text())["stages"]
+    assert {f"pipelines/nw_ucla/dvc.yaml:{s}" for s in ("ingest", "align", "shard")} <= set(status)
+    assert len([k for k in status if k.startswith("pipelines/nw_ucla/")]) >= len(ucla)
+    assert not set(status) & (DATA_STAGES | TRAIN_STAGES), status
+
+
 def test_ensemble_weights_rerun_only_the_ensemble(repo: Path) -> None:
     _dvc(repo, "repro")
     out = _dvc(repo, "exp", "run", "-S", "ensemble.weights=[1.0,0.0,0.0]")
