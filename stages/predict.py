@@ -13,7 +13,7 @@ import yaml
 from skelpipe.io.raw_sources import Rejected
 from skelpipe.params import AlignParams, DenoiseParams, TokenizerParams, TrainParams
 from skelpipe.predict import EnsemblePredictor, PipelineParams, PredictError, read_weights
-from skelpipe.train import progress_bar
+from skelpipe.progress import progress_bar
 from stages._common import fail, load_params
 
 UCLA_PARAMS = Path("pipelines/nw_ucla/params.yaml")
@@ -68,7 +68,7 @@ def predict(
     except PredictError as err:
         fail(str(err))
     n_bad = 0
-    with progress_bar(len(files), "predict", unit="file", quiet=len(files) == 1) as bar:
+    with progress_bar(len(files), "predict", unit="file", quiet_bar=len(files) == 1) as bar:
         for path in files:
             got = load_sample(path, p)
             bar.update(1)

@@ -275,13 +275,13 @@ def fit(
     return state
 
 
-def progress_bar(total: int, label: str, unit: str = "sample", quiet: bool = False) -> tqdm:
-    """A bar with items/s and ETA on stderr (tqdm); off when ``quiet`` and under ``CI=true``."""
+def progress_bar(total: int, label: str) -> tqdm:
+    """A bar with samples/s and ETA (tqdm); quiet under ``CI=true``."""
     return tqdm(
         total=total,
         desc=label,
-        unit=unit,
+        unit="sample",
         leave=False,
         dynamic_ncols=True,
-        disable=quiet or os.environ.get("CI") == "true",
+        disable=os.environ.get("CI") == "true",
     )
