@@ -16,12 +16,7 @@ from tests.test_predict import NTU_PARAMS, _trained_outputs
 TOL = 1e-4
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 def _tokenizer(quantizer: str) -> SkeletonTokenizer:

@@ -31,12 +31,7 @@ NTU_PARAMS = ROOT / "params.yaml"
 UCLA_PARAMS = ROOT / "pipelines" / "nw_ucla" / "params.yaml"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 def _save(net: torch.nn.Module, folder: Path) -> None:
