@@ -16,8 +16,7 @@ from skelpipe.export_model import (
     tokenizer_part,
 )
 from skelpipe.predict import EnsemblePredictor, PredictError
-from stages._common import fail
-from stages.predict import _pipeline
+from stages._common import fail, pipeline_params
 
 TOLERANCE = 1e-4  # max |exported - PyTorch| accepted on the check input
 
@@ -39,7 +38,7 @@ def export_model(
     if fmt not in FORMATS:
         fail(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     torch.set_num_threads(1)
-    p, paths = _pipeline(params_file)
+    p, paths = pipeline_params(params_file)
     ext = "onnx" if fmt == "onnx" else "pt"
     jobs = []
     try:

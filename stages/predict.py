@@ -8,36 +8,13 @@ from dataclasses import asdict
 from pathlib import Path
 
 import typer
-import yaml
 
 from skelpipe.io.raw_sources import Rejected
-from skelpipe.params import AlignParams, DenoiseParams, TokenizerParams, TrainParams
-from skelpipe.predict import EnsemblePredictor, PipelineParams, PredictError, read_weights
+from skelpipe.predict import EnsemblePredictor, PredictError, read_weights
 from skelpipe.progress import progress_bar
-from stages._common import fail, load_params
+from stages._common import fail, pipeline_params
 
 UCLA_PARAMS = Path("pipelines/nw_ucla/params.yaml")
-
-
-def _pipeline(params_file: Path) -> tuple[PipelineParams, dict]:
-    try:
-        doc = yaml.safe_load(params_file.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as err:
-        fail(f"{params_file}: {err}")
-    dataset = (doc.get("shard") or {}).get("dataset", "ntu60")
-
-    def opt(cls: type, key: str):  # a section the pipeline may not have (NW-UCLA: no denoise)
-        return load_params(cls, key, params_file) if key in doc else None
-
-    p = PipelineParams(
-        dataset=dataset,
-        denoise=opt(DenoiseParams, "denoise"),
-        align=load_params(AlignParams, "align", params_file),
-        train=load_params(TrainParams, "train", params_file),
-        token_stream=opt(TrainParams, "token_stream"),
-        tokenizer=opt(TokenizerParams, "tokenizer"),
-    )
-    return p, doc.get("paths") or {}
 
 
 def predict(
@@ -56,7 +33,7 @@ def predict(
 
     if params_file is None:
         params_file = UCLA_PARAMS if files[0].suffix == ".json" else Path("params.yaml")
-    p, paths = _pipeline(params_file)
+    p, paths = pipeline_params(params_file)
     try:
         weights = read_weights((ensemble or Path(paths.get("ensemble", ""))) / "weights.json")
         net = EnsemblePredictor(

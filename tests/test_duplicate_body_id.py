@@ -17,7 +17,7 @@ from skelpipe.io.raw_sources import Rejected, list_raw_files
 from skelpipe.io.rejected import write_rejected
 from skelpipe.predict import load_sample
 from skelpipe.runner import denoise_part, parse_part
-from stages.predict import _pipeline
+from stages._common import pipeline_params
 from tests.test_denoise import BASE_ID, upright
 from tests.test_predict import NTU_PARAMS
 
@@ -91,5 +91,6 @@ def test_denoise_stage_records_the_rejection(tmp_path, reference_denoise_params)
     assert row["name"] == NAME and row["stage"] == "denoise" and "twice" in row["reason"]
     got = process_reference(files[0])  # the exports and `skelpipe show`
     assert isinstance(got, Rejected) and got.message().endswith("occurs twice in one frame")
-    got = load_sample(path, _pipeline(NTU_PARAMS)[0])  # `skelpipe predict` (denoise: reference)
+    params = pipeline_params(NTU_PARAMS)[0]  # the default pipeline: denoise.mode reference
+    got = load_sample(path, params)  # `skelpipe predict`
     assert isinstance(got, Rejected) and got.message() == f"{path}: {res.rejected[0].reason}"

@@ -23,8 +23,8 @@ from skelpipe.predict import EnsemblePredictor, load_sample
 from skelpipe.runner import align_part, denoise_part, parse_part
 from skelpipe.skeleton import NTU25
 from skelpipe.train import input_config
+from stages._common import pipeline_params
 from stages.cli import app
-from stages.predict import _pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 NTU_PARAMS = ROOT / "params.yaml"
@@ -52,7 +52,7 @@ def _trained_outputs(tmp: Path, dataset: str, weights: dict[str, float]) -> dict
         cfg = TokenizerConfig(layout="ntu25", persons=2, levels=2, codebook_size=16, **small)
         _save(SkeletonTokenizer(cfg), tok_dir)
         (tok_dir / "config.json").write_text(json.dumps(asdict(cfg)))
-        window = _pipeline(NTU_PARAMS)[0].token_stream.window
+        window = pipeline_params(NTU_PARAMS)[0].token_stream.window
         tt = TokenTransformerConfig((16, 16), 2, window, 60)  # as the train_tokens stage
         _save(TokenTransformer(tt), models / "tokens")
     (tmp / "ensemble").mkdir()
@@ -93,7 +93,7 @@ def test_predict_equals_the_stage_path_and_weights_combine(tmp_path, shared_data
     src = shared_data / "ntu_raw_samples" / "S001C001P001R001A050.skeleton"
     weights = {"ctrgcn-joint": 0.6, "ctrgcn-bone": 0.4, "tokens": 0.5}
     paths = _trained_outputs(tmp_path, "ntu60", weights)
-    p, _ = _pipeline(NTU_PARAMS)
+    p, _ = pipeline_params(NTU_PARAMS)
     net = EnsemblePredictor(paths["--model"], weights, p, paths["--tokenizer"])
     name, sample = load_sample(src, p)
     for stage in ("parse", "denoise", "align"):
