@@ -192,9 +192,7 @@ def read_weights(path: Path) -> dict[str, float]:
     try:
         raw = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise PredictError(
-            f"{path}: missing (run the ensemble stage: dvc repro ensemble)"
-        ) from None
+        raise PredictError(f"{path}: missing (has the ensemble stage run?)") from None
     except (OSError, json.JSONDecodeError) as err:
         raise PredictError(f"{path}: unreadable ({err})") from None
     if not isinstance(raw, dict) or not all(isinstance(w, int | float) for w in raw.values()):
