@@ -145,6 +145,7 @@ def test_bad_files_fail_cleanly_with_validates_reason(tmp_path, shared_data) -> 
     for what, message in (
         (tmp_path / "missing.skeleton", "not a folder, a zip archive or a .skeleton file"),
         (tmp_path / "notes.skeleton", "is not an NTU sample name"),
+        (shared_data / "ntu_raw_samples", "raw files; predict takes .skeleton files"),
     ):
         if what.name == "notes.skeleton":
             what.write_text("1\n")

@@ -76,6 +76,10 @@ def load_sample(path: Path, p: PipelineParams) -> tuple[str, np.ndarray] | Rejec
             files, bad, _ = list_raw_files([path])
         except FileNotFoundError as err:
             return Rejected(path.name, str(path), None, str(err).split(": ", 1)[-1])
+        if len(files) + len(bad) != 1:  # a folder or an archive
+            n = len(files) + len(bad)
+            reason = f"holds {n} raw files; predict takes .skeleton files (extract them)"
+            return Rejected(path.name, str(path), None, reason)
         if bad:
             return bad[0]
         raw = load_raw(files[0])
