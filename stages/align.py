@@ -8,6 +8,7 @@ import typer
 
 from skelpipe.parallel import ordered_map
 from skelpipe.params import AlignParams
+from skelpipe.progress import track
 from skelpipe.runner import align_part, merge
 from stages._common import atomic_dir, load_params, require_parts, write_metrics
 
@@ -24,7 +25,8 @@ def main(
     p = load_params(AlignParams, "align", params_file)
     parts = require_parts(denoised)
     with atomic_dir(out) as tmp:
-        res = merge(list(ordered_map(align_part, [(s, tmp, p) for s in parts], p.workers, 1)))
+        done = ordered_map(align_part, [(s, tmp, p) for s in parts], p.workers, 1)
+        res = merge(list(track(done, len(parts), "align", "part")))
     write_metrics(metrics, {k: int(v) for k, v in res.counts.items()})
 
 

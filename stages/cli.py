@@ -14,6 +14,8 @@ from skelpipe.io.exports import denoise_to_h5, write_ctrgcn, write_pyskl
 from skelpipe.io.nw_ucla import list_ucla_files, read_ucla_sample
 from skelpipe.io.raw_sources import Rejected, list_raw_files, load_raw, read_name_list
 from skelpipe.parallel import ordered_map
+from stages.export_model import export_model
+from stages.predict import predict
 from stages.results import results
 from stages.show import show
 
@@ -22,6 +24,8 @@ export_app = typer.Typer(add_completion=False, help="Reference-compatible export
 app.add_typer(export_app, name="export")
 app.command("results")(results)
 app.command("show")(show)
+app.command("predict")(predict)
+app.command("export-model")(export_model)
 
 
 def _list(raw: Path, missing_list: Path | None) -> tuple[list, list[Rejected]]:

@@ -10,6 +10,7 @@ import typer
 from skelpipe.io.rejected import write_rejected
 from skelpipe.parallel import ordered_map
 from skelpipe.params import DenoiseParams
+from skelpipe.progress import track
 from skelpipe.runner import denoise_part, merge
 from stages._common import atomic_dir, fail, load_params, require_parts, write_metrics
 
@@ -26,7 +27,8 @@ def main(
     p = load_params(DenoiseParams, "denoise", params_file)
     with atomic_dir(out) as tmp:
         tasks = [(part, tmp, p) for part in require_parts(parsed)]
-        res = merge(list(ordered_map(denoise_part, tasks, p.workers, chunksize=1)))
+        parts = ordered_map(denoise_part, tasks, p.workers, chunksize=1)
+        res = merge(list(track(parts, len(tasks), "denoise", "part")))
         for r in res.rejected:
             print(f"rejected: {r.message()}")
         if res.failed:

@@ -19,6 +19,7 @@ from skelpipe.ensemble import (
 )
 from skelpipe.evaluate import summary
 from skelpipe.params import EnsembleParams
+from skelpipe.progress import track
 from stages._common import atomic_dir, fail, load_params, write_metrics
 
 app = typer.Typer(add_completion=False)
@@ -57,7 +58,7 @@ def main(
     if val.shape[1]:
         result.update(summary(combine(val, weights), val_labels, "ensemble_val_"))
     if len(p.members) > 2:  # does each member help? the ensemble without it, weights refit on val
-        for k, m in enumerate(p.members):
+        for k, m in track(enumerate(p.members), len(p.members), "ensemble refits", "member"):
             rest = [j for j in range(len(p.members)) if j != k]
             w = _weights(p, val[rest], val_labels, drop=k)
             top1 = summary(combine(test[rest], w), labels, "")["top1"]

@@ -14,6 +14,7 @@ from skelpipe.io.h5store import Sequence, SequenceWriter, part_path
 from skelpipe.io.nw_ucla import list_ucla_files, read_ucla_sample
 from skelpipe.io.raw_sources import Rejected
 from skelpipe.io.rejected import write_rejected
+from skelpipe.progress import track
 from skelpipe.skeleton import UCLA20
 from stages._common import atomic_dir, fail, write_metrics
 
@@ -35,7 +36,7 @@ def main(
         writer = SequenceWriter(
             part_path(tmp, 0), UCLA20.max_persons, UCLA20.num_joints, UCLA20.name
         )
-        for path in files:
+        for path in track(files, len(files), "ingest", "file"):
             item = read_ucla_sample(path)
             if isinstance(item, Rejected):
                 print(f"rejected: {item.message()}")

@@ -10,6 +10,7 @@ from skelpipe.io.raw_sources import list_raw_files, read_name_list
 from skelpipe.io.rejected import write_rejected
 from skelpipe.parallel import ordered_map
 from skelpipe.params import ParseParams
+from skelpipe.progress import track
 from skelpipe.runner import merge, parse_part, split_parts
 from stages._common import atomic_dir, fail, load_params, write_metrics
 
@@ -34,7 +35,9 @@ def main(
     with atomic_dir(out) as tmp:
         tasks = [(k, refs, tmp, p.on_error == "fail")
                  for k, refs in enumerate(split_parts(files, p.part_files))]  # fmt: skip
-        res = merge(list(ordered_map(parse_part, tasks, p.workers, chunksize=1)))
+        parts = ordered_map(parse_part, tasks, p.workers, chunksize=1)
+        sizes = [len(t[1]) for t in tasks]
+        res = merge(list(track(parts, len(files), "parse", "file", sizes)))
         for r in res.rejected:
             print(f"rejected: {r.message()}")
         if res.failed:

@@ -10,6 +10,7 @@ from skelpipe.io.h5store import frame_counts, iter_sequences, read_layout
 from skelpipe.io.raw_sources import Rejected
 from skelpipe.io.rejected import write_rejected
 from skelpipe.params import ShardParams
+from skelpipe.progress import track
 from skelpipe.shards import ShardError, StoreWriter, shards_needed
 from skelpipe.skeleton import get_layout
 from stages._common import atomic_dir, fail, load_params, require_parts, write_metrics
@@ -31,9 +32,10 @@ def main(
     rejected: list[Rejected] = []
     try:
         with atomic_dir(out) as tmp:
-            bound = shards_needed(frame_counts(src), p.shard_frames)
+            n_frames = frame_counts(src)
+            bound = shards_needed(n_frames, p.shard_frames)
             writer = StoreWriter(tmp, get_layout(read_layout(src)), p, bound)
-            for seq in iter_sequences(src):
+            for seq in track(iter_sequences(src), len(n_frames), "shard", "sample"):
                 try:
                     writer.append(seq)
                 except (ShardError, ValueError) as err:

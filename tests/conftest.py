@@ -24,6 +24,17 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture
+def single_thread():
+    """Torch on one thread for the test (tiny models; immune to a busy machine)."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 def _denoise_params(mode: str) -> DenoiseParams:
     # get_raw_denoised_data.py: noise_len_thres, noise_spr_thres1, noise_spr_thres2
     return DenoiseParams(

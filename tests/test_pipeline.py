@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -117,6 +118,36 @@ def test_repro_then_noop_then_partial(repo: Path) -> None:
     assert tokens["n_samples"] == len(store)
     assert (repo / "plots" / "tokenizer" / "reconstruction.png").read_bytes()[:4] == b"\x89PNG"
     assert "align" in _dvc(repo, "metrics", "show")
+
+
+def test_status_without_target_covers_the_nw_ucla_pipeline(repo: Path) -> None:
+    """`dvc status` collects every dvc.yaml: the NW-UCLA stages (never run in this copy, raw
+    folder outside the repository) are reported, the reproduced default pipeline is not."""
+    _dvc(repo, "repro")
+    status = json.loads(_dvc(repo, "status", "--json", with_stderr=False))
+    ucla = yaml.safe_load((repo / "pipelines" / "nw_ucla" / "dvc.yaml").read_text())["stages"]
+    assert {f"pipelines/nw_ucla/dvc.yaml:{s}" for s in ("ingest", "align", "shard")} <= set(status)
+    assert len([k for k in status if k.startswith("pipelines/nw_ucla/")]) >= len(ucla)
+    assert not set(status) & (DATA_STAGES | TRAIN_STAGES), status
+
+
+def test_readme_dvc_commands_run(repo: Path) -> None:
+    """The README's DVC workflow block, verbatim, on the reproduced copy; `dvc exp run` without
+    --queue is the expensive one (a rerun of align onwards) and is exercised by the tests above."""
+    from tests.test_readme import readme_commands
+
+    _dvc(repo, "repro")
+    commands = readme_commands("dvc")
+    assert {"dvc status", "dvc exp show", "dvc metrics diff", "dvc plots diff"} <= set(commands)
+    for line in commands:
+        args = shlex.split(line)
+        assert args[0] == "dvc", line
+        if args[1:3] == ["exp", "run"] and "--queue" not in args:
+            continue
+        _dvc(repo, *args[1:])
+    queued = _dvc(repo, "queue", "status")
+    assert queued.count("Queued") == sum("--queue" in c for c in commands), queued
+    _dvc(repo, "queue", "remove", "--queued")
 
 
 def test_ensemble_weights_rerun_only_the_ensemble(repo: Path) -> None:

@@ -1,13 +1,21 @@
-"""The README's result tables are generated from the committed metrics files."""
+"""The README: result tables generated from the committed metrics files; every `skelpipe`
+command it names exists; its marked example blocks run (``<!-- readme-test: models -->`` here,
+``<!-- readme-test: dvc -->`` in tests/test_pipeline.py)."""
 
 from __future__ import annotations
 
+import json
+import re
+import shlex
+import shutil
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from skelpipe.report import ensemble_table, replace_section
 from stages.cli import app
+from tests.test_predict import _trained_outputs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,3 +33,63 @@ def test_table_and_section_replacement() -> None:
     assert replace_section(text, "s", "new") == (
         "x\n<!-- results:s:start -->\nnew\n<!-- results:s:end -->\ny"
     )
+
+
+def readme_commands(block: str) -> list[str]:
+    """Command lines of the README's bash blocks marked ``<!-- readme-test: <block> -->``
+    (comments after two spaces and a ``#`` dropped)."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    pattern = rf"<!-- readme-test: {block} -->\n```bash\n(.*?)```"
+    lines = [ln for body in re.findall(pattern, text, re.S) for ln in body.splitlines()]
+    return [ln.split("  #")[0].strip() for ln in lines if ln.strip()]
+
+
+def test_every_skelpipe_command_in_the_readme_exists() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    used = set(re.findall(r"skelpipe ([a-z][a-z-]*)(?: [a-z]+)?", text))
+    assert {"predict", "show", "export-model", "validate", "export", "results"} <= used
+    for sub in sorted(used):
+        result = CliRunner().invoke(app, [sub, "--help"])
+        assert result.exit_code == 0, f"README uses `skelpipe {sub}`: {result.output}"
+
+
+def _place(src: Path, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(src, dest)
+
+
+@pytest.mark.usefixtures("single_thread")
+def test_readme_model_commands_run(tmp_path, monkeypatch, shared_data) -> None:
+    """The README's predict / show / export-model block, verbatim, in a folder laid out as after
+    `dvc repro` of both pipelines (tiny trained-format models; /data/... = ../shared/data)."""
+    root = tmp_path / "repo"
+    (root / "pipelines" / "nw_ucla").mkdir(parents=True)
+    for rel in ("params.yaml", "pipelines/nw_ucla/params.yaml"):
+        shutil.copy(ROOT / rel, root / rel)
+    weights = {"ctrgcn-joint": 0.6, "ctrgcn-bone": 0.4, "tokens": 0.2}
+    ntu = _trained_outputs(tmp_path / "ntu", "ntu60", weights)
+    ucla = _trained_outputs(tmp_path / "ucla", "nw_ucla", {"ctrgcn-joint": 1.0})
+    for made, ntu_dest, ucla_dest in (
+        ("--model", "models/ntu", "models/nw_ucla"),
+        ("--ensemble", "data/ensemble", "data/nw_ucla/ensemble"),
+    ):
+        _place(ntu[made], root / ntu_dest)
+        _place(ucla[made], root / ucla_dest)
+    _place(ntu["--tokenizer"], root / "models" / "tokenizer" / "ntu")
+    monkeypatch.chdir(root)
+    commands = readme_commands("models")
+    assert len(commands) >= 5 and all(c.startswith("skelpipe ") for c in commands)
+    for line in commands:
+        line = line.replace("/data/ntu/", f"{shared_data}/ntu_raw_samples/")
+        line = line.replace("/data/nw_ucla/", f"{shared_data}/nw_ucla/")
+        result = CliRunner().invoke(app, shlex.split(line)[1:])
+        assert result.exit_code == 0, f"README example failed: {line}\n{result.output}"
+        if "--json" in line:
+            assert len(json.loads(result.stdout)["top"]) == 3
+    for png in ("sample.png", "recon.png"):
+        assert (root / png).read_bytes()[:4] == b"\x89PNG"
+    assert (root / "exports" / "ctrgcn-joint" / "model.onnx").stat().st_size > 0
+    assert sorted(p.name for p in (root / "exports" / "tokenizer").iterdir()) == [
+        "decoder.pt",
+        "encoder.pt",
+    ]

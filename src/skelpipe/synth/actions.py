@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from skelpipe.class_names import NTU120_NAMES
 from skelpipe.synth.body import (
     HEAD,
     NECK,
@@ -34,12 +35,15 @@ ContactFn = Callable[[Ctx, Ctx, Kin, Kin], None]
 class Action:
     """One NTU action class as generated here."""
 
-    code: int  # NTU action code (A007 -> 7)
-    name: str  # NTU class name
+    code: int  # NTU action code (A007 -> 7); the name comes from skelpipe.class_names
     frames: int  # typical length at 30 fps for a subject of speed 1
     single: SingleFn | None = None
     pair: PairFn | None = None
     contact: ContactFn | None = None
+
+    @property
+    def name(self) -> str:
+        return NTU120_NAMES[self.code - 1]
 
     @property
     def persons(self) -> int:
@@ -328,27 +332,27 @@ def handshake_contact(a: Ctx, b: Ctx, ka: Kin, kb: Kin) -> None:
 ACTIONS: dict[int, Action] = {
     a.code: a
     for a in (
-        Action(6, "pickup", 80, single=pickup),
-        Action(7, "throw", 70, single=throw),
-        Action(8, "sitting down", 80, single=sit_down),
-        Action(9, "standing up (from sitting position)", 75, single=stand_up),
-        Action(10, "clapping", 75, single=clapping),
-        Action(22, "cheer up", 75, single=cheer_up),
-        Action(23, "hand waving", 75, single=hand_waving),
-        Action(24, "kicking something", 65, single=kicking),
-        Action(26, "hopping (one foot jumping)", 75, single=hopping),
-        Action(27, "jump up", 65, single=jump_up),
-        Action(31, "pointing to something with finger", 70, single=pointing),
-        Action(35, "nod head/bow", 70, single=nod_bow),
-        Action(36, "shake head", 65, single=shake_head),
-        Action(38, "salute", 70, single=salute),
-        Action(39, "put the palms together", 70, single=palms_together),
-        Action(40, "cross hands in front (say stop)", 70, single=cross_hands),
-        Action(43, "falling", 80, single=falling),
-        Action(50, "punching/slapping other person", 65, pair=punch_pair, contact=punch_contact),
-        Action(52, "pushing other person", 70, pair=push_pair, contact=push_contact),
-        Action(55, "hugging other person", 90, pair=hug_pair, contact=hug_contact),
-        Action(56, "giving something to other person", 80, pair=give_pair, contact=give_contact),
-        Action(58, "handshaking", 80, pair=handshake_pair, contact=handshake_contact),
+        Action(6, 80, single=pickup),
+        Action(7, 70, single=throw),
+        Action(8, 80, single=sit_down),
+        Action(9, 75, single=stand_up),
+        Action(10, 75, single=clapping),
+        Action(22, 75, single=cheer_up),
+        Action(23, 75, single=hand_waving),
+        Action(24, 65, single=kicking),
+        Action(26, 75, single=hopping),
+        Action(27, 65, single=jump_up),
+        Action(31, 70, single=pointing),
+        Action(35, 70, single=nod_bow),
+        Action(36, 65, single=shake_head),
+        Action(38, 70, single=salute),
+        Action(39, 70, single=palms_together),
+        Action(40, 70, single=cross_hands),
+        Action(43, 80, single=falling),
+        Action(50, 65, pair=punch_pair, contact=punch_contact),
+        Action(52, 70, pair=push_pair, contact=push_contact),
+        Action(55, 90, pair=hug_pair, contact=hug_contact),
+        Action(56, 80, pair=give_pair, contact=give_contact),
+        Action(58, 80, pair=handshake_pair, contact=handshake_contact),
     )
 }

@@ -16,6 +16,7 @@ from pathlib import Path
 from skelpipe.io.ntu_format import RawSkeleton, format_skeleton
 from skelpipe.parallel import ordered_map
 from skelpipe.params import SynthParams
+from skelpipe.progress import track
 from skelpipe.sample_id import SampleId
 from skelpipe.synth.actions import ACTIONS
 from skelpipe.synth.camera import Camera, setup_cameras
@@ -138,7 +139,8 @@ def write_dataset(
     check_params(p)
     perfs = plan(p) if performances is None else list(performances)
     work = functools.partial(_write_performance, p=p, out=Path(out))
-    rows = [r for batch in ordered_map(work, perfs, p.workers, chunksize=4) for r in batch]
+    batches = ordered_map(work, perfs, p.workers, chunksize=4)
+    rows = [r for batch in track(batches, len(perfs), "synth", "performance") for r in batch]
     rows.sort(key=lambda r: r["name"])
     with open(Path(out) / MANIFEST, "w", newline="", encoding="ascii") as fh:
         writer = csv.DictWriter(fh, MANIFEST_COLUMNS, extrasaction="ignore", lineterminator="\n")
