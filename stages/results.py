@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from skelpipe.report import render, replace_section
+from skelpipe.report import PUBLISHED, render, replace_section
 
 SECTIONS = {
     "synthetic": Path("metrics/ensemble.json"),
@@ -22,7 +22,7 @@ def readme_with_tables(readme: Path) -> str:
     for name, metrics in SECTIONS.items():
         path = readme.parent / metrics
         if path.exists():
-            text = replace_section(text, name, render(path))
+            text = replace_section(text, name, render(path, PUBLISHED.get(name)))
     return text
 
 

@@ -29,6 +29,11 @@ def test_table_and_section_replacement() -> None:
     metrics = {"weight_a_joint": 1.0, "a_joint_test_top1": 0.5, "ensemble_test_top1": 0.75}
     table = ensemble_table(metrics, ["a-joint"])
     assert "| a-joint | 1.0 | 50.0 % |" in table and "**75.0 %**" in table
+    published = ensemble_table(metrics, ["a-joint"], {"ensemble": "80.0 % (paper)"})
+    assert published.splitlines()[0].endswith("| published top-1 |")
+    assert "| a-joint | 1.0 | 50.0 % |" in published and published.count("|---") == 6
+    assert published.splitlines()[-1].endswith("| 80.0 % (paper) |")
+    assert published.splitlines()[2].endswith("| - |")
     text = "x\n<!-- results:s:start -->\nold\n<!-- results:s:end -->\ny"
     assert replace_section(text, "s", "new") == (
         "x\n<!-- results:s:start -->\nnew\n<!-- results:s:end -->\ny"
