@@ -132,3 +132,40 @@ def test_train_stage_under_torchrun_matches_one_process(tmp_path: Path) -> None:
     # BatchNorm statistics are per rank on CPU (half batches): close, not equal
     assert two["final_train_loss"] == pytest.approx(one["final_train_loss"], rel=0.05)
     assert abs(two["val_top1"] - one["val_top1"]) <= 0.15
+
+
+def _fit_tokenizer(rank: int, world: int, port: int, store: str, out: str) -> None:
+    from skelpipe.models.tokenizer import SkeletonTokenizer
+    from skelpipe.tokenizer_train import ClipDataset, fit_tokenizer, model_config
+    from tests.test_tokenizer_pipeline import P as TP
+
+    if world > 1:
+        env = {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "WORLD_SIZE": str(world)}
+        os.environ.update(env, RANK=str(rank), LOCAL_RANK=str(rank))
+    torch.set_num_threads(1)
+    distributed.setup(torch.device("cpu"))
+    p = dataclasses.replace(TP, epochs=2, batch_size=12)
+    s = SampleStore(Path(store))
+    torch.manual_seed(p.seed)
+    model = SkeletonTokenizer(model_config(p, s))
+    train, val = (
+        ClipDataset(s, s.split(p.benchmark, k), model.cfg, p, k == "train")
+        for k in ("train", "val")
+    )
+    state = fit_tokenizer(model, train, val, p, Path(out) / f"tok-{world}.pt", "r", lambda r: None)
+    if distributed.is_main():
+        torch.save({"history": state.history}, Path(out) / f"tok-history-{world}.pt")
+    distributed.teardown()
+
+
+def test_tokenizer_under_two_gloo_processes_is_close_to_one(tmp_path: Path) -> None:
+    _build(tmp_path, _sequences(n=48, seed=3))
+    store = str(tmp_path / "store.zarr")
+    _fit_tokenizer(0, 1, 0, store, str(tmp_path))
+    mp.spawn(_fit_tokenizer, args=(2, _free_port(), store, str(tmp_path)), nprocs=2, join=True)
+    one, two = (torch.load(tmp_path / f"tok-history-{w}.pt")["history"] for w in (1, 2))
+    assert [r["epoch"] for r in two] == [1, 2]
+    for a, b in zip(one, two, strict=True):
+        assert b["train_loss"] == pytest.approx(a["train_loss"], rel=0.05), (a, b)
+        assert b["val_loss"] == pytest.approx(a["val_loss"], rel=0.05), (a, b)
+    assert sorted(f.name for f in tmp_path.glob("tok-2*")) == ["tok-2.pt"]
