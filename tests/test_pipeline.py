@@ -61,7 +61,7 @@ TRAIN_STAGES = {"train@ctrgcn-joint", "train@ctrgcn-bone", "ensemble"} | TOKEN_S
 
 def _run(cmd: list[str], cwd: Path, with_stderr: bool = True) -> str:
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=1800)
     assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout}\n{proc.stderr}"
     return proc.stdout + proc.stderr if with_stderr else proc.stdout
 
@@ -198,8 +198,8 @@ def test_shared_cache_push_clone_pull_reproduces_nothing(
     clone = tmp_path / "clone"
     _run(["git", "clone", "-q", str(repo), str(clone)], tmp_path)
     assert not (clone / "data" / "store.zarr").exists()
-    _dvc(clone, "pull", "--run-cache")
-    out = _dvc(clone, "repro", "--pull")
+    _dvc(clone, "pull", "--run-cache", "dvc.yaml")  # the default pipeline
+    out = _dvc(clone, "repro", "--pull", "dvc.yaml")
     assert _ran(out) == set(), out  # outputs come from the remote and the run cache, not a rerun
     assert "up to date" in _dvc(clone, "status", "dvc.yaml")
     lock = yaml.safe_load((repo / "dvc.lock").read_text())["stages"]
