@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import yaml
 
+from skelpipe.atomic import replace_tree
 from skelpipe.params import ParamsError, from_mapping
 
 T = TypeVar("T")
@@ -87,8 +88,8 @@ def write_metrics(path: Path, metrics: dict[str, Any]) -> None:
 def atomic_dir(final: Path) -> Iterator[Path]:
     """Yield a temporary directory that replaces ``final`` only if the block succeeds.
 
-    A stage killed mid-write leaves ``final`` absent (never half-written); the temporary
-    directory is removed on the next run.
+    A stage killed mid-write leaves the previous complete ``final`` or none, never a partial one
+    (:func:`skelpipe.atomic.replace_tree`); the temporary directory is removed on the next run.
     """
     tmp = final.with_name(f".{final.name}.tmp")
     if tmp.exists():
@@ -99,6 +100,4 @@ def atomic_dir(final: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    if final.exists():
-        shutil.rmtree(final) if final.is_dir() else final.unlink()
-    os.replace(tmp, final)
+    replace_tree(tmp, final)

@@ -6,10 +6,13 @@ it, so curves never hold duplicated or missing epochs after an interruption.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 from dvclive import Live
+
+from skelpipe import distributed
 
 CURVES = ("train_loss", "lr", "val_top1")
 
@@ -34,3 +37,12 @@ def resumed_history(ckpt: Path, run_id: str) -> list[dict]:
         return []
     data = torch.load(ckpt, map_location="cpu", weights_only=True)
     return list(data["history"]) if data.get("run_id") == run_id else []
+
+
+def live_logger(
+    path: Path, history: list[dict], curves: tuple[str, ...] = CURVES
+) -> Callable[[dict], None]:
+    """``LiveLog.log_epoch`` on rank 0; a no-op on the other ranks of a torchrun job."""
+    if not distributed.is_main():
+        return lambda row: None
+    return LiveLog(path, history, curves).log_epoch

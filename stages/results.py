@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from skelpipe.atomic import atomic_file
 from skelpipe.report import PUBLISHED, render, replace_section
 
 SECTIONS = {
@@ -37,4 +38,5 @@ def results(
             print(f"{readme}: result tables are out of date; run `skelpipe results`")
             raise typer.Exit(1)
         return
-    readme.write_text(new, encoding="utf-8")
+    with atomic_file(readme) as tmp:
+        tmp.write_text(new, encoding="utf-8")

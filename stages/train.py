@@ -1,4 +1,7 @@
-"""DVC stage ``train@<model>-<stream>``: one classifier stream on the store, resumable."""
+"""DVC stage ``train@<model>-<stream>``: one classifier stream on the store, resumable.
+
+Runs alone or under ``torchrun`` (DDP); outputs, metrics and curves come from rank 0 only.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from pathlib import Path
 import torch
 import typer
 
+from skelpipe import distributed
 from skelpipe.models import build_model
 from skelpipe.models.runtime import configure_cpu_runtime
 from skelpipe.params import TrainParams
@@ -14,7 +18,7 @@ from skelpipe.store import SampleStore
 from skelpipe.train import build_datasets, config_hash, fit, make_loader, predict, resolve_device
 from skelpipe.train_report import write_outputs
 from stages._common import atomic_dir, fail, load_params, write_metrics
-from stages._live import LiveLog
+from stages._live import live_logger, resumed_history
 
 app = typer.Typer(add_completion=False)
 
@@ -33,6 +37,7 @@ def main(
 ) -> None:
     p = load_params(TrainParams, "train", params_file)
     configure_cpu_runtime(p.threads or None)  # threads, flush-to-zero denormals, glibc malloc
+    distributed.setup(resolve_device(p))
     torch.manual_seed(p.seed)
     s = SampleStore(store)
     try:
@@ -42,24 +47,18 @@ def main(
         fail(str(err))
     checkpoint.mkdir(parents=True, exist_ok=True)
     run_id = config_hash(p, model, stream)
-    history = _resumed_history(checkpoint / "last.pt", run_id)
-    log = LiveLog(live, history)
-    state = fit(net, ds, p, checkpoint / "last.pt", run_id, f"{model}-{stream}", log.log_epoch)
-    device = resolve_device(p)
-    with atomic_dir(out) as tmp:
-        results = {
-            part: predict(net, make_loader(ds[part], p, False, 0), device)
-            for part in ("val", "test")
-        }
-        summary = write_outputs(tmp, plots, net, s, results, state.history)
-    write_metrics(metrics, summary)
-
-
-def _resumed_history(ckpt: Path, run_id: str) -> list[dict]:
-    if not ckpt.exists():
-        return []
-    data = torch.load(ckpt, map_location="cpu", weights_only=True)
-    return list(data["history"]) if data.get("run_id") == run_id else []
+    on_epoch = live_logger(live, resumed_history(checkpoint / "last.pt", run_id))
+    state = fit(net, ds, p, checkpoint / "last.pt", run_id, f"{model}-{stream}", on_epoch)
+    if distributed.is_main():
+        device = distributed.local_device(resolve_device(p))
+        with atomic_dir(out) as tmp:
+            results = {
+                part: predict(net, make_loader(ds[part], p, False, 0), device)
+                for part in ("val", "test")
+            }
+            summary = write_outputs(tmp, plots, net, s, results, state.history)
+        write_metrics(metrics, summary)
+    distributed.teardown()
 
 
 if __name__ == "__main__":

@@ -1,4 +1,8 @@
-"""DVC stage ``train_tokenizer``: the skeleton tokenizer on the training split, resumable."""
+"""DVC stage ``train_tokenizer``: the skeleton tokenizer on the training split, resumable.
+
+Runs alone or under ``torchrun`` (DDP, gloo: the tokenizer trains on the CPU); outputs, metrics
+and curves come from rank 0 only.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +14,14 @@ from pathlib import Path
 import torch
 import typer
 
+from skelpipe import distributed
 from skelpipe.models.runtime import configure_cpu_runtime
 from skelpipe.models.tokenizer import SkeletonTokenizer
 from skelpipe.params import TokenizerParams
 from skelpipe.store import SampleStore
 from skelpipe.tokenizer_train import ClipDataset, fit_tokenizer, model_config, run_identity
 from stages._common import atomic_dir, fail, load_params, write_metrics
-from stages._live import LiveLog, resumed_history
+from stages._live import live_logger, resumed_history
 
 app = typer.Typer(add_completion=False)
 CURVES = ("train_loss", "train_recon", "train_velocity", "lr", "val_loss")
@@ -33,6 +38,7 @@ def main(
 ) -> None:
     p = load_params(TokenizerParams, "tokenizer", params_file)
     configure_cpu_runtime(p.threads or None)
+    distributed.setup(torch.device("cpu"))
     torch.manual_seed(p.seed)
     s = SampleStore(store)
     try:
@@ -46,10 +52,12 @@ def main(
         fail(str(err))
     checkpoint.mkdir(parents=True, exist_ok=True)
     ckpt, run_id = checkpoint / "last.pt", run_identity(p, cfg)
-    history = resumed_history(ckpt, run_id)
-    log = LiveLog(live, history, CURVES)
+    on_epoch = live_logger(live, resumed_history(ckpt, run_id), CURVES)
     t0 = time.perf_counter()
-    state = fit_tokenizer(model, train, val, p, ckpt, run_id, log.log_epoch)
+    state = fit_tokenizer(model, train, val, p, ckpt, run_id, on_epoch)
+    if not distributed.is_main():
+        distributed.teardown()
+        return
     with atomic_dir(out) as tmp:
         torch.save(model.state_dict(), tmp / "model.pt")
         (tmp / "config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
@@ -60,6 +68,7 @@ def main(
     summary = {k: v for k, v in last.items() if k != "epoch"}
     summary.update(epochs=len(state.history), params=sum(t.numel() for t in model.parameters()))
     write_metrics(metrics, summary)
+    distributed.teardown()
 
 
 if __name__ == "__main__":

@@ -1,4 +1,7 @@
-"""DVC stage ``train_tokens``: the token-stream classifier, scored by name like the GCN streams."""
+"""DVC stage ``train_tokens``: the token-stream classifier, scored by name like the GCN streams.
+
+Runs alone or under ``torchrun`` (DDP); outputs, metrics and curves come from rank 0 only.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from pathlib import Path
 import torch
 import typer
 
+from skelpipe import distributed
 from skelpipe.models.runtime import configure_cpu_runtime
 from skelpipe.models.token_transformer import TokenTransformer, TokenTransformerConfig
 from skelpipe.params import TrainParams
@@ -16,7 +20,7 @@ from skelpipe.token_stream import TokenDataset, fit_token_stream
 from skelpipe.train import config_hash, make_loader, predict, resolve_device
 from skelpipe.train_report import write_outputs
 from stages._common import atomic_dir, fail, load_params, write_metrics
-from stages._live import LiveLog, resumed_history
+from stages._live import live_logger, resumed_history
 
 app = typer.Typer(add_completion=False)
 
@@ -34,6 +38,7 @@ def main(
 ) -> None:
     p = load_params(TrainParams, "token_stream", params_file)
     configure_cpu_runtime(p.threads or None)
+    distributed.setup(resolve_device(p))
     torch.manual_seed(p.seed)
     s = SampleStore(store)
     try:
@@ -54,17 +59,19 @@ def main(
     checkpoint.mkdir(parents=True, exist_ok=True)
     run_id = config_hash(p, "token_transformer", str(cfg))
     ckpt = checkpoint / "last.pt"
-    history = resumed_history(ckpt, run_id)
-    log = LiveLog(live, history)
-    state = fit_token_stream(net, ds, p, ckpt, run_id, log.log_epoch)
-    device = resolve_device(p)
-    with atomic_dir(out) as tmp:
-        results = {
-            part: predict(net, make_loader(ds[part], p, False, 0), device)
-            for part in ("val", "test")
-        }
-        summary = write_outputs(tmp, plots, net, s, results, state.history)
-    write_metrics(metrics, summary)
+    state = fit_token_stream(
+        net, ds, p, ckpt, run_id, live_logger(live, resumed_history(ckpt, run_id))
+    )
+    if distributed.is_main():
+        device = distributed.local_device(resolve_device(p))
+        with atomic_dir(out) as tmp:
+            results = {
+                part: predict(net, make_loader(ds[part], p, False, 0), device)
+                for part in ("val", "test")
+            }
+            summary = write_outputs(tmp, plots, net, s, results, state.history)
+        write_metrics(metrics, summary)
+    distributed.teardown()
 
 
 if __name__ == "__main__":

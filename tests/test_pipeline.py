@@ -6,6 +6,7 @@ changing an `align` param reruns only `align` and what follows it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -13,6 +14,8 @@ import shlex
 import shutil
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -59,7 +62,7 @@ TRAIN_STAGES = {"train@ctrgcn-joint", "train@ctrgcn-bone", "ensemble"} | TOKEN_S
 
 def _run(cmd: list[str], cwd: Path, with_stderr: bool = True) -> str:
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=1800)
     assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout}\n{proc.stderr}"
     return proc.stdout + proc.stderr if with_stderr else proc.stdout
 
@@ -179,6 +182,84 @@ def test_plots_show_draws_training_curves_and_confusion(repo: Path) -> None:
             assert rows and all({"step", curve} <= set(r) for r in rows), (curve, rows)
         pairs = points(matrix)
         assert pairs and all({"actual", "predicted"} <= set(p) for p in pairs)
+
+
+def _digests(repo: Path, outs: list[str]) -> dict[str, str]:
+    files = {}
+    for out in outs:
+        path = repo / out
+        for f in sorted([path] if path.is_file() else path.rglob("*")):
+            if f.is_file():
+                files[str(f.relative_to(repo))] = hashlib.sha256(f.read_bytes()).hexdigest()
+    return files
+
+
+@pytest.fixture
+def s3_remote(monkeypatch) -> Iterator[str]:
+    """A real S3-compatible server (moto) on loopback with an empty bucket; yields its URL."""
+    boto3 = pytest.importorskip("boto3")
+    server_mod = pytest.importorskip("moto.server")
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(key, value)
+    server = server_mod.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    boto3.client("s3", endpoint_url=url).create_bucket(Bucket="skelpipe-cache")
+    yield url
+    server.stop()
+
+
+def test_shared_cache_push_clone_pull_reproduces_nothing(
+    repo: Path, s3_remote: str, tmp_path
+) -> None:
+    _dvc(repo, "repro")
+    _dvc(repo, "remote", "add", "-d", "-f", "shared", "s3://skelpipe-cache/skelpipe")
+    _dvc(repo, "remote", "modify", "shared", "endpointurl", s3_remote)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+    _run([*git, "add", "-A"], repo)
+    _run([*git, "commit", "-qm", "results + shared remote"], repo)
+    assert "up to date" in _dvc(repo, "status", "dvc.yaml")
+    _dvc(repo, "push", "--run-cache")
+
+    clone = tmp_path / "clone"
+    _run(["git", "clone", "-q", str(repo), str(clone)], tmp_path)
+    assert not (clone / "data" / "store.zarr").exists()
+    _dvc(clone, "pull", "--run-cache", "dvc.yaml")  # the default pipeline
+    out = _dvc(clone, "repro", "--pull", "dvc.yaml")
+    assert _ran(out) == set(), out  # outputs come from the remote and the run cache, not a rerun
+    assert "up to date" in _dvc(clone, "status", "dvc.yaml")
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())["stages"]
+    outs = sorted({o["path"] for stage in lock.values() for o in stage.get("outs", [])})
+    assert {"data/store.zarr", "models/ntu/ctrgcn-joint", "models/tokenizer/ntu"} <= set(outs)
+    assert _digests(clone, outs) == _digests(repo, outs)
+
+
+def test_queued_sweep_runs_two_experiments_with_two_workers(repo: Path) -> None:
+    _dvc(repo, "repro")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+    _run([*git, "add", "-A"], repo)
+    _run([*git, "commit", "-qm", "baseline", "--allow-empty"], repo)
+    sweep = {"joint-only": [1.0, 0.0, 0.0], "bone-only": [0.0, 1.0, 0.0]}
+    for name, weights in sweep.items():
+        _dvc(repo, "exp", "run", "--queue", "-n", name, "-S", f"ensemble.weights={weights}")
+    _dvc(repo, "queue", "start", "-j", "2")
+    deadline = time.monotonic() + 540
+    while re.search(r"\b(Queued|Running)\b", status := _dvc(repo, "queue", "status")):
+        assert time.monotonic() < deadline, status
+        time.sleep(2)
+    assert status.count("Success") == 2, status
+    refs = _run(["git", "for-each-ref", "--format=%(refname)", "refs/exps"], repo).split()
+    for name, stream in (("joint-only", "ctrgcn_joint"), ("bone-only", "ctrgcn_bone")):
+        (ref,) = [r for r in refs if r.endswith(f"/{name}")]  # each experiment is a git commit
+        shown = _run(["git", "show", f"{ref}:metrics/ensemble.json"], repo, with_stderr=False)
+        metrics = json.loads(shown)
+        assert metrics["ensemble_test_top1"] == metrics[f"{stream}_test_top1"], (name, metrics)
+    _dvc(repo, "queue", "stop")
 
 
 def test_quantizer_experiment_reruns_the_token_chain_and_diffs(repo: Path) -> None:

@@ -206,6 +206,8 @@ class TrainParams:
     amp: bool  # mixed precision on CUDA (ignored on CPU)
     compile: bool  # torch.compile the model (CUDA only; CPU keeps eager mode)
     eval_every: int  # epochs between validation passes (the last epoch is always evaluated)
+    launcher: Literal["local", "torchrun"] = "local"  # how `stages.launch` starts the stage
+    nproc: int = 1  # torchrun --nproc_per_node (processes = devices per machine)
 
 
 @dataclass(frozen=True)
@@ -264,3 +266,5 @@ class TokenizerParams:
     device: Literal["auto", "cpu", "cuda"]
     amp: bool  # bfloat16 autocast on CUDA (ignored on CPU)
     eval_every: int  # epochs between validation passes (the last epoch is always evaluated)
+    launcher: Literal["local", "torchrun"] = "local"  # how `stages.launch` starts the stage
+    nproc: int = 1  # torchrun --nproc_per_node (processes = devices per machine)

@@ -17,17 +17,18 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
+from skelpipe import distributed
 from skelpipe.evaluate import topk_accuracy
 from skelpipe.params import TrainParams
 from skelpipe.token_store import TokenStore
 from skelpipe.train import (
     RunState,
+    finish_epoch,
     load_checkpoint,
     make_loader,
     predict,
     progress_bar,
     resolve_device,
-    save_checkpoint,
     train_epoch,
 )
 
@@ -93,8 +94,9 @@ def fit_token_stream(
 ) -> RunState:
     """AdamW (transformers train poorly with plain SGD) with the shared warm-up / decay schedule,
     label smoothing, per-epoch atomic checkpoints and resumption as :func:`skelpipe.train.fit`."""
-    device = resolve_device(p)
+    device = distributed.local_device(resolve_device(p))
     net.to(device)
+    fwd = distributed.wrap(net, device)  # DDP under torchrun, else net itself
     opt = torch.optim.AdamW(net.parameters(), lr=p.lr, weight_decay=p.weight_decay)
     state = load_checkpoint(ckpt, net, opt, run_id) or RunState()
     train = datasets["train"]
@@ -103,7 +105,7 @@ def fit_token_stream(
         train.epoch = epoch
         with progress_bar(len(train), f"tokens epoch {epoch + 1}/{p.epochs}") as bar:
             loader = make_loader(train, p, True, epoch)
-            loss = train_epoch(net, loader, opt, epoch, p, device, lambda n, _: bar.update(n))
+            loss = train_epoch(fwd, loader, opt, epoch, p, device, lambda n, _: bar.update(n))
         row = {"epoch": epoch + 1, "train_loss": round(loss, 6), "lr": opt.param_groups[0]["lr"]}
         if (epoch + 1) % p.eval_every == 0 or epoch + 1 == p.epochs:
             scores, labels, _ = predict(net, make_loader(datasets["val"], p, False, 0), device)
@@ -111,6 +113,5 @@ def fit_token_stream(
                 row["val_top1"] = round(topk_accuracy(scores, labels, 1), 6)
         state.history.append(row)
         state.epoch = epoch + 1
-        save_checkpoint(ckpt, net, opt, state, run_id)
-        on_epoch(row)
+        finish_epoch(ckpt, net, opt, state, run_id, on_epoch, row)
     return state

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from skelpipe import distributed
 from skelpipe.body_frame import body_frame, from_body_frame, present_frames, to_body_frame
 from skelpipe.models.metrics_recon import reconstruction_metrics
 from skelpipe.models.quantizers import codebook_usage, gumbel_temperature
@@ -30,7 +31,7 @@ from skelpipe.models.tokenizer import (
 from skelpipe.params import TokenizerParams
 from skelpipe.skeleton import Layout, get_layout
 from skelpipe.store import SampleStore
-from skelpipe.train import RunState, load_checkpoint, progress_bar, save_checkpoint
+from skelpipe.train import RunState, finish_epoch, load_checkpoint, progress_bar
 
 MODEL_FIELDS = (
     "width",
@@ -159,7 +160,7 @@ class Objective:
 
 
 def run_epoch(
-    model: SkeletonTokenizer,
+    model: SkeletonTokenizer | torch.nn.Module,
     loader: DataLoader,
     opt: torch.optim.Optimizer,
     objective: Objective,
@@ -167,17 +168,22 @@ def run_epoch(
     p: TokenizerParams,
     on_batch: Callable[[int], None],
 ) -> dict[str, float]:
-    """One training epoch with gradient accumulation; returns the mean of the logged terms."""
+    """One training epoch with gradient accumulation; returns the mean of the logged terms.
+
+    ``model`` is the tokenizer, or its DDP wrapper under torchrun (logged means over all ranks).
+    """
     model.train()
+    tokenizer = distributed.unwrap(model)
     n_iter, sums, count = len(loader), {}, 0
     opt.zero_grad(set_to_none=True)
     for it, (x, mask, _) in enumerate(loader):
         progress = (epoch + it / max(n_iter, 1)) / max(p.epochs, 1)
-        model.set_temperature(gumbel_temperature(progress, p.tau_start, p.tau_end))
+        tokenizer.set_temperature(gumbel_temperature(progress, p.tau_start, p.tau_end))
         for group in opt.param_groups:
             group["lr"] = p.lr * lr_factor(epoch + it / max(n_iter, 1), p)
         loss, logged = objective(model, x, mask)
-        (loss / p.grad_accum).backward()
+        weight = distributed.loss_weight(len(x), loss.device)  # 1.0 in a single process
+        (loss / p.grad_accum if weight == 1.0 else loss * weight / p.grad_accum).backward()
         if (it + 1) % p.grad_accum == 0 or it + 1 == n_iter:
             if p.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), p.grad_clip)
@@ -187,6 +193,9 @@ def run_epoch(
             sums[k] = sums.get(k, 0.0) + float(v) * len(x)
         count += len(x)
         on_batch(len(x))
+    keys = list(sums)  # the same insertion order on every rank
+    *totals, count = distributed.all_sum([*(sums[k] for k in keys), count], torch.device("cpu"))
+    sums = dict(zip(keys, totals, strict=True))
     return {k: v / max(count, 1) for k, v in sums.items()}
 
 
@@ -207,23 +216,26 @@ def fit_tokenizer(
     opt = torch.optim.AdamW(model.parameters(), lr=p.lr, weight_decay=p.weight_decay)
     state = load_checkpoint(ckpt, model, opt, run_id) or RunState()
     objective = Objective(model.cfg, p)
+    fwd = distributed.wrap(model, torch.device("cpu"), find_unused=True)  # DDP under torchrun
     for epoch in range(state.epoch, p.epochs):
         torch.manual_seed(p.seed * 100_003 + epoch)
         train.epoch = epoch
         gen = torch.Generator().manual_seed(p.seed * 1000 + epoch)
-        loader = DataLoader(
-            train, p.batch_size, shuffle=True, generator=gen, num_workers=p.num_workers
-        )
+        if distributed.enabled():
+            loader = distributed.rank_loader(train, p.batch_size, gen, p.num_workers)
+        else:
+            loader = DataLoader(
+                train, p.batch_size, shuffle=True, generator=gen, num_workers=p.num_workers
+            )
         with progress_bar(len(train), f"tokenizer epoch {epoch + 1}/{p.epochs}") as bar:
-            logged = run_epoch(model, loader, opt, objective, epoch, p, bar.update)
+            logged = run_epoch(fwd, loader, opt, objective, epoch, p, bar.update)
         row = {"epoch": epoch + 1, "lr": round(opt.param_groups[0]["lr"], 8)}
         row.update({f"train_{k}": round(v, 6) for k, v in logged.items() if _curve(k)})
         if (epoch + 1) % p.eval_every == 0 or epoch + 1 == p.epochs:
             row["val_loss"] = round(validation_loss(model, val, objective, p), 6)
         state.history.append(row)
         state.epoch = epoch + 1
-        save_checkpoint(ckpt, model, opt, state, run_id)
-        on_epoch(row)
+        finish_epoch(ckpt, model, opt, state, run_id, on_epoch, row)
     return state
 
 

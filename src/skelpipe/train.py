@@ -6,6 +6,9 @@ cosine decay, weight decay, optional label smoothing, valid crop-resize and rota
 Determinism: model init, shuffling and every sample's augmentation are seeded from
 ``(seed, epoch, sample index)``, so a run resumed from an epoch checkpoint equals an uninterrupted
 one (CPU). Checkpoints are written atomically at the end of each epoch.
+
+Under ``torchrun`` the same code trains with DDP (:mod:`skelpipe.distributed`): each rank takes a
+slice of the single-process global batch; only rank 0 checkpoints and reports epochs.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
+from skelpipe import distributed
 from skelpipe.evaluate import topk_accuracy
 from skelpipe.features import InputConfig, make_input
 from skelpipe.params import TrainParams
@@ -138,6 +142,8 @@ def seed_everything(seed: int) -> None:
 
 def make_loader(ds: StreamDataset, p: TrainParams, shuffle: bool, epoch: int) -> DataLoader:
     gen = torch.Generator().manual_seed(p.seed * 1000 + epoch)
+    if shuffle and distributed.enabled():
+        return distributed.rank_loader(ds, p.batch_size, gen, p.num_workers)
     return DataLoader(
         ds,
         batch_size=p.batch_size,
@@ -181,13 +187,15 @@ def train_epoch(
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         with torch.autocast(device.type, enabled=use_amp):
             loss = loss_for(model, x, y, p.label_smoothing)
+        weight = distributed.loss_weight(len(y), device)  # 1.0 in a single process
         opt.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
+        scaler.scale(loss if weight == 1.0 else loss * weight).backward()
         scaler.step(opt)
         scaler.update()
         total, count = total + loss.item() * len(y), count + len(y)
         if progress is not None:
             progress(len(y), loss.item())
+    total, count = distributed.all_sum([total, count], device)
     return total / max(count, 1)
 
 
@@ -235,9 +243,11 @@ def fit(
     After every epoch the state is checkpointed atomically, then ``on_epoch(row)`` is called with
     the epoch's row (train_loss, lr, and val_top1 on evaluation epochs).
     """
-    device = resolve_device(p)
+    device = distributed.local_device(resolve_device(p))
     net.to(device)
-    fwd = torch.compile(net) if p.compile and device.type == "cuda" else net
+    train_fwd = distributed.wrap(net, device)
+    fwd = torch.compile(train_fwd) if p.compile and device.type == "cuda" else train_fwd
+    eval_fwd = net if distributed.enabled() else fwd  # DDP forward is collective: not for eval
     opt = torch.optim.SGD(
         net.parameters(),
         lr=p.lr,
@@ -265,14 +275,29 @@ def fit(
             "lr": round(opt.param_groups[0]["lr"], 8),
         }
         if (epoch + 1) % p.eval_every == 0 or epoch + 1 == p.epochs:
-            scores, labels, _ = predict(fwd, make_loader(datasets["val"], p, False, 0), device)
+            scores, labels, _ = predict(eval_fwd, make_loader(datasets["val"], p, False, 0), device)
             if len(labels):
                 row["val_top1"] = round(topk_accuracy(scores, labels, 1), 6)
         state.history.append(row)
         state.epoch = epoch + 1
+        finish_epoch(ckpt, net, opt, state, run_id, on_epoch, row)
+    return state
+
+
+def finish_epoch(
+    ckpt: Path,
+    net: nn.Module,
+    opt: torch.optim.Optimizer,
+    state: RunState,
+    run_id: str,
+    on_epoch: Callable[[dict], None],
+    row: dict,
+) -> None:
+    """Checkpoint and report the epoch: on rank 0 only (every rank holds the same weights)."""
+    if distributed.is_main():
         save_checkpoint(ckpt, net, opt, state, run_id)
         on_epoch(row)
-    return state
+    distributed.barrier()
 
 
 def progress_bar(total: int, label: str) -> tqdm:

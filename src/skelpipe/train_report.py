@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from skelpipe.atomic import atomic_file
 from skelpipe.ensemble import Scores, save_scores
 from skelpipe.evaluate import per_class_accuracy, summary
 from skelpipe.store import SampleStore
@@ -51,8 +52,7 @@ def write_outputs(
                 n = int((labels == c).sum())
                 if n:
                     w.writerow([c, n, round(float(acc[c]), 6)])
-        plots.mkdir(parents=True, exist_ok=True)
-        with open(plots / "confusion.csv", "w", newline="") as fh:
+        with atomic_file(plots / "confusion.csv") as tmp, open(tmp, "w", newline="") as fh:
             w = csv.writer(fh)
             w.writerow(["actual", "predicted"])
             w.writerows(zip(labels.tolist(), scores.argmax(axis=1).tolist(), strict=True))

@@ -81,6 +81,8 @@ def save_strips(
             ax.set_yticks([])
             ax.set_title(f"{title}  t={t}" if c == 0 else f"t={t}", fontsize=6)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    from skelpipe.atomic import atomic_file
+
+    with atomic_file(path) as tmp:
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)

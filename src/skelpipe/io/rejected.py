@@ -6,14 +6,15 @@ import csv
 from collections.abc import Iterable
 from pathlib import Path
 
+from skelpipe.atomic import atomic_file
 from skelpipe.io.raw_sources import Rejected
 
 COLUMNS = ["name", "source", "line", "reason", "stage"]
 
 
 def write_rejected(path: Path, rows: Iterable[Rejected]) -> None:
-    """Write the table (header only when nothing was rejected)."""
-    with open(path, "w", newline="", encoding="utf-8") as fh:
+    """Write the table (header only when nothing was rejected), atomically."""
+    with atomic_file(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(COLUMNS)
         for r in rows:
