@@ -9,7 +9,6 @@ import json
 import os
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -23,6 +22,7 @@ from skelpipe.store import SampleStore
 from skelpipe.train import build_datasets, fit
 from tests.test_shards import _build, _sequences
 from tests.test_train import P, Tiny
+from tests.test_train_kill import _cmd as train_stage_cmd
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(not torch.distributed.is_available(), reason="no torch.distributed")
@@ -85,10 +85,8 @@ def test_two_gloo_processes_train_like_one(tmp_path: Path) -> None:
     one, two = (torch.load(tmp_path / f"w{w}.pt", weights_only=True) for w in (1, 2))
     for k, v in one["model"].items():
         torch.testing.assert_close(two["model"][k], v, rtol=1e-4, atol=1e-5)
-    assert [r["epoch"] for r in two["rows"]] == [
-        1,
-        2,
-    ]  # on_epoch ran on rank 0 only, once per epoch
+    # on_epoch ran on rank 0 only, once per epoch
+    assert [r["epoch"] for r in two["rows"]] == [1, 2]
     for a, b in zip(one["history"], two["history"], strict=True):
         assert b["train_loss"] == pytest.approx(a["train_loss"], rel=1e-4)
         assert b.get("val_top1") == a.get("val_top1")
@@ -96,19 +94,7 @@ def test_two_gloo_processes_train_like_one(tmp_path: Path) -> None:
 
 
 def _stage(params: Path, store: Path, run: Path) -> list[str]:
-    args = {
-        "--model": "ctrgcn",
-        "--stream": "joint",
-        "--store": store,
-        "--out": run / "out",
-        "--checkpoint": run / "ckpt",
-        "--live": run / "live",
-        "--plots": run / "plots",
-        "--metrics": run / "metrics.json",
-        "--params": params,
-    }
-    launch = ["-m", "stages.launch", "--params", str(params), "--section", "train", "stages.train"]
-    return [sys.executable, *launch, *(str(a) for kv in args.items() for a in kv)]
+    return train_stage_cmd(store, params, run, stream="joint", launch=True)
 
 
 def test_train_stage_under_torchrun_matches_one_process(tmp_path: Path) -> None:
@@ -163,7 +149,9 @@ def test_tokenizer_under_two_gloo_processes_is_close_to_one(tmp_path: Path) -> N
     store = str(tmp_path / "store.zarr")
     _fit_tokenizer(0, 1, 0, store, str(tmp_path))
     mp.spawn(_fit_tokenizer, args=(2, _free_port(), store, str(tmp_path)), nprocs=2, join=True)
-    one, two = (torch.load(tmp_path / f"tok-history-{w}.pt")["history"] for w in (1, 2))
+    one, two = (
+        torch.load(tmp_path / f"tok-history-{w}.pt", weights_only=True)["history"] for w in (1, 2)
+    )
     assert [r["epoch"] for r in two] == [1, 2]
     for a, b in zip(one, two, strict=True):
         assert b["train_loss"] == pytest.approx(a["train_loss"], rel=0.05), (a, b)

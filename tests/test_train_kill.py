@@ -35,10 +35,14 @@ def stage_inputs(tmp_path_factory) -> tuple[Path, Path]:
     return path / "store.zarr", params
 
 
-def _cmd(store: Path, params: Path, run: Path) -> list[str]:
+def _cmd(
+    store: Path, params: Path, run: Path, stream: str = "joint_motion", launch: bool = False
+) -> list[str]:
+    """The train stage's command line for ``run``'s folders; through ``stages.launch`` (which
+    reads ``train.launcher`` / ``train.nproc`` from the params) when ``launch``."""
     args = {
         "--model": "ctrgcn",
-        "--stream": "joint_motion",
+        "--stream": stream,
         "--store": store,
         "--out": run / "out",
         "--checkpoint": run / "ckpt",
@@ -47,7 +51,18 @@ def _cmd(store: Path, params: Path, run: Path) -> list[str]:
         "--metrics": run / "metrics.json",
         "--params": params,
     }
-    return [sys.executable, "-m", "stages.train", *(str(a) for kv in args.items() for a in kv)]
+    stage = ["-m", "stages.train"]
+    if launch:
+        stage = [
+            "-m",
+            "stages.launch",
+            "--params",
+            str(params),
+            "--section",
+            "train",
+            "stages.train",
+        ]
+    return [sys.executable, *stage, *(str(a) for kv in args.items() for a in kv)]
 
 
 def _epochs_done(ckpt: Path) -> int:
