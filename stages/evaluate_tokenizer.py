@@ -11,7 +11,7 @@ from skelpipe.models.runtime import configure_cpu_runtime
 from skelpipe.params import TokenizerParams
 from skelpipe.skeleton import get_layout
 from skelpipe.store import SampleStore
-from skelpipe.tokenizer_io import load_tokenizer
+from skelpipe.tokenizer_io import TokenizerLoadError, load_tokenizer
 from skelpipe.tokenizer_train import (
     codebook_metrics,
     evaluate,
@@ -39,7 +39,7 @@ def main(
     try:
         net = load_tokenizer(model)
         test, train = (s.split(p.benchmark, part) for part in ("test", "train"))
-    except (KeyError, OSError, ValueError) as err:
+    except (KeyError, TokenizerLoadError) as err:
         fail(str(err))
     if len(test) == 0:
         fail(f"{store}: benchmark {p.benchmark} has no test samples")

@@ -33,7 +33,7 @@ def export_model(
     params_file: Path = typer.Option(Path("params.yaml"), "--params"),
 ) -> None:
     """Export for serving; the file is run (onnxruntime / torch.jit) and compared with PyTorch."""
-    from skelpipe.tokenizer_io import load_tokenizer
+    from skelpipe.tokenizer_io import TokenizerLoadError, load_tokenizer
 
     if fmt not in FORMATS:
         fail(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
@@ -54,7 +54,7 @@ def export_model(
             net = EnsemblePredictor(model.parent, {model.name: 1.0}, p, tok_dir).nets[model.name]
             window = p.token_stream.window if model.name == "tokens" else p.train.window
             jobs = [(net, classifier_example(net, window), "model", "logits")]
-    except (PredictError, OSError, ValueError, KeyError, RuntimeError) as err:
+    except (PredictError, TokenizerLoadError, OSError, ValueError, KeyError, RuntimeError) as err:
         fail(f"{model}: cannot load a trained model ({err})")
     for module, x, stem, output in jobs:
         try:

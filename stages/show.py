@@ -74,15 +74,15 @@ def show(
 
 def _reconstruct(joints: np.ndarray, layout: Layout, folder: Path, params_file: Path):
     from skelpipe.params import TokenizerParams
-    from skelpipe.tokenizer_io import load_tokenizer
+    from skelpipe.tokenizer_io import TokenizerLoadError, load_tokenizer
     from skelpipe.tokenizer_train import tokenize_sample
     from stages._common import load_params
 
     p = load_params(TokenizerParams, "tokenizer", params_file)
     try:
         net = load_tokenizer(folder)
-    except (OSError, ValueError, KeyError, RuntimeError) as err:
-        _fail(f"{folder}: not a trained tokenizer ({err})")
+    except TokenizerLoadError as err:
+        _fail(str(err))
     if net.cfg.layout != layout.name:
         _fail(f"{folder} tokenizes {net.cfg.layout} skeletons, the sample is {layout.name}")
     return tokenize_sample(net, joints, p)[1]

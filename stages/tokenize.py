@@ -8,11 +8,11 @@ import typer
 
 from skelpipe.models.runtime import configure_cpu_runtime
 from skelpipe.params import TokenizerParams
+from skelpipe.progress import progress_bar
 from skelpipe.store import SampleStore
 from skelpipe.token_store import write_token_store
-from skelpipe.tokenizer_io import load_tokenizer
+from skelpipe.tokenizer_io import TokenizerLoadError, load_tokenizer
 from skelpipe.tokenizer_train import tokenize_sample
-from skelpipe.train import progress_bar
 from stages._common import atomic_dir, fail, load_params, write_metrics
 
 app = typer.Typer(add_completion=False)
@@ -31,8 +31,8 @@ def main(
     s = SampleStore(store)
     try:
         net = load_tokenizer(model)
-    except (OSError, ValueError, KeyError) as err:
-        fail(f"{model}: {err}")
+    except TokenizerLoadError as err:
+        fail(str(err))
     tokens = []
     with progress_bar(len(s), "tokenize") as bar:
         for i in range(len(s)):

@@ -15,10 +15,9 @@ from skelpipe.models import build_model
 from skelpipe.models.runtime import configure_cpu_runtime
 from skelpipe.params import TrainParams
 from skelpipe.store import SampleStore
-from skelpipe.train import build_datasets, config_hash, fit, make_loader, predict, resolve_device
-from skelpipe.train_report import write_outputs
-from stages._common import atomic_dir, fail, load_params, write_metrics
-from stages._live import live_logger, resumed_history
+from skelpipe.train import build_datasets, config_hash, resolve_device
+from stages._common import fail, load_params
+from stages._stream import train_and_report
 
 app = typer.Typer(add_completion=False)
 
@@ -45,19 +44,9 @@ def main(
         ds = build_datasets(s, p, stream)
     except (KeyError, ValueError) as err:
         fail(str(err))
-    checkpoint.mkdir(parents=True, exist_ok=True)
+    paths = {"checkpoint": checkpoint, "live": live, "out": out, "plots": plots, "metrics": metrics}
     run_id = config_hash(p, model, stream)
-    on_epoch = live_logger(live, resumed_history(checkpoint / "last.pt", run_id))
-    state = fit(net, ds, p, checkpoint / "last.pt", run_id, f"{model}-{stream}", on_epoch)
-    if distributed.is_main():
-        device = distributed.local_device(resolve_device(p))
-        with atomic_dir(out) as tmp:
-            results = {
-                part: predict(net, make_loader(ds[part], p, False, 0), device)
-                for part in ("val", "test")
-            }
-            summary = write_outputs(tmp, plots, net, s, results, state.history)
-        write_metrics(metrics, summary)
+    train_and_report(net, ds, p, s, run_id, f"{model}-{stream}", paths)
     distributed.teardown()
 
 

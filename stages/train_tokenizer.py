@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -19,6 +18,7 @@ from skelpipe.models.runtime import configure_cpu_runtime
 from skelpipe.models.tokenizer import SkeletonTokenizer
 from skelpipe.params import TokenizerParams
 from skelpipe.store import SampleStore
+from skelpipe.tokenizer_io import save_tokenizer
 from skelpipe.tokenizer_train import ClipDataset, fit_tokenizer, model_config, run_identity
 from stages._common import atomic_dir, fail, load_params, write_metrics
 from stages._live import live_logger, resumed_history
@@ -59,8 +59,7 @@ def main(
         distributed.teardown()
         return
     with atomic_dir(out) as tmp:
-        torch.save(model.state_dict(), tmp / "model.pt")
-        (tmp / "config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
+        save_tokenizer(model, tmp)
         (tmp / "train_time.json").write_text(
             json.dumps({"seconds_this_run": round(time.perf_counter() - t0, 1)}) + "\n"
         )

@@ -16,11 +16,10 @@ from skelpipe.models.token_transformer import TokenTransformer, TokenTransformer
 from skelpipe.params import TrainParams
 from skelpipe.store import SampleStore
 from skelpipe.token_store import TokenStore, TokenStoreError
-from skelpipe.token_stream import TokenDataset, fit_token_stream
-from skelpipe.train import config_hash, make_loader, predict, resolve_device
-from skelpipe.train_report import write_outputs
-from stages._common import atomic_dir, fail, load_params, write_metrics
-from stages._live import live_logger, resumed_history
+from skelpipe.token_stream import TokenDataset
+from skelpipe.train import config_hash, resolve_device
+from stages._common import fail, load_params
+from stages._stream import train_and_report
 
 app = typer.Typer(add_completion=False)
 
@@ -55,22 +54,9 @@ def main(
         window=p.window,
         num_classes=int(s.attrs["num_classes"]),
     )
-    net = TokenTransformer(cfg)
-    checkpoint.mkdir(parents=True, exist_ok=True)
+    paths = {"checkpoint": checkpoint, "live": live, "out": out, "plots": plots, "metrics": metrics}
     run_id = config_hash(p, "token_transformer", str(cfg))
-    ckpt = checkpoint / "last.pt"
-    state = fit_token_stream(
-        net, ds, p, ckpt, run_id, live_logger(live, resumed_history(ckpt, run_id))
-    )
-    if distributed.is_main():
-        device = distributed.local_device(resolve_device(p))
-        with atomic_dir(out) as tmp:
-            results = {
-                part: predict(net, make_loader(ds[part], p, False, 0), device)
-                for part in ("val", "test")
-            }
-            summary = write_outputs(tmp, plots, net, s, results, state.history)
-        write_metrics(metrics, summary)
+    train_and_report(TokenTransformer(cfg), ds, p, s, run_id, "tokens", paths)
     distributed.teardown()
 
 

@@ -224,3 +224,42 @@ def test_rate_of_the_acceptance_configuration() -> None:
     assert (cfg.levels, cfg.persons) == (4, 1)
     rate = rate_metrics(cfg, UCLA20)  # 20 joints x 3 x 32 bits = 1,920 bits of float32 a frame
     assert rate == {"bits_per_frame": 10.0, "compression_ratio": 192.0}
+
+
+def test_a_broken_tokenizer_folder_fails_cleanly(store, tmp_path) -> None:
+    """A missing file, an unknown config key or weights of another shape: one error naming the
+    folder, and the tokenize stage exits 1 with it instead of a traceback."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from skelpipe.tokenizer_io import TokenizerLoadError, load_tokenizer, save_tokenizer
+    from stages.tokenize import app
+
+    cfg, _, _ = _datasets(store)
+    good = tmp_path / "good"
+    save_tokenizer(SkeletonTokenizer(cfg), good)
+    assert load_tokenizer(good).cfg == cfg
+    broken = {
+        "missing": lambda d: (d / "model.pt").unlink(),
+        "unknown_key": lambda d: (d / "config.json").write_text(
+            json.dumps({**json.loads((d / "config.json").read_text()), "colour": 1})
+        ),
+        "other_shape": lambda d: (d / "config.json").write_text(
+            json.dumps(
+                {**json.loads((d / "config.json").read_text()), "latent_dim": 2 * cfg.latent_dim}
+            )
+        ),
+    }
+    for name, damage in broken.items():
+        folder = tmp_path / name
+        save_tokenizer(SkeletonTokenizer(cfg), folder)
+        damage(folder)
+        with pytest.raises(TokenizerLoadError, match=str(folder)):
+            load_tokenizer(folder)
+        args = ["--store", str(store.path), "--model", str(folder)]
+        args += ["--out", str(tmp_path / f"{name}.zarr"), "--metrics", str(tmp_path / "m.json")]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 1, name
+        assert str(folder) in result.output and "Traceback" not in result.output
+        assert not (tmp_path / f"{name}.zarr").exists()

@@ -206,6 +206,7 @@ class TrainParams:
     amp: bool  # mixed precision on CUDA (ignored on CPU)
     compile: bool  # torch.compile the model (CUDA only; CPU keeps eager mode)
     eval_every: int  # epochs between validation passes (the last epoch is always evaluated)
+    optimizer: Literal["sgd", "adamw"] = "sgd"  # sgd: momentum / nesterov; adamw: transformers
     launcher: Literal["local", "torchrun"] = "local"  # how `stages.launch` starts the stage
     nproc: int = 1  # torchrun --nproc_per_node (processes = devices per machine)
 
@@ -266,5 +267,6 @@ class TokenizerParams:
     device: Literal["auto", "cpu", "cuda"]
     amp: bool  # bfloat16 autocast on CUDA (ignored on CPU)
     eval_every: int  # epochs between validation passes (the last epoch is always evaluated)
+    optimizer: Literal["sgd", "adamw"] = "sgd"  # sgd: momentum / nesterov; adamw: transformers
     launcher: Literal["local", "torchrun"] = "local"  # how `stages.launch` starts the stage
     nproc: int = 1  # torchrun --nproc_per_node (processes = devices per machine)

@@ -143,14 +143,14 @@ class EnsemblePredictor:
 
     def _load_token_stream(self, folder: Path, tokenizer: Path) -> nn.Module:
         from skelpipe.models.token_transformer import TokenTransformer, TokenTransformerConfig
-        from skelpipe.tokenizer_io import load_tokenizer
+        from skelpipe.tokenizer_io import TokenizerLoadError, load_tokenizer
 
         if self.p.token_stream is None or self.p.tokenizer is None:
             raise PredictError("member 'tokens' needs the token_stream and tokenizer params")
         try:
             self.tokenizer = load_tokenizer(tokenizer)
-        except (OSError, ValueError, KeyError, TypeError, RuntimeError) as err:
-            raise PredictError(f"{tokenizer}: not a trained tokenizer ({err})") from None
+        except TokenizerLoadError as err:
+            raise PredictError(str(err)) from None
         cfg = TokenTransformerConfig(
             codebook_sizes=tuple(self.tokenizer.codebook_sizes),
             persons=self.tokenizer.cfg.persons,

@@ -1,8 +1,6 @@
 """Progress bars for the long steps: items/s and ETA on stderr (tqdm), silent under ``CI=true``.
 
-The training loops use :func:`skelpipe.train.progress_bar`, the same bar; it stays there for now
-because editing ``train.py`` (a dependency of every trained stream) would invalidate every trained
-model of both pipelines.
+Used by the data stages, the training loops (classifier, token stream, tokenizer) and predict.
 """
 
 from __future__ import annotations

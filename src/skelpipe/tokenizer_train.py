@@ -20,8 +20,9 @@ from torch.utils.data import DataLoader, Dataset
 
 from skelpipe import distributed
 from skelpipe.body_frame import body_frame, from_body_frame, present_frames, to_body_frame
+from skelpipe.models.gumbel import gumbel_temperature
 from skelpipe.models.metrics_recon import reconstruction_metrics
-from skelpipe.models.quantizers import codebook_usage, gumbel_temperature
+from skelpipe.models.quantizers import codebook_usage
 from skelpipe.models.tokenizer import (
     SkeletonTokenizer,
     TokenizerConfig,
@@ -29,9 +30,10 @@ from skelpipe.models.tokenizer import (
     weights_from_parts,
 )
 from skelpipe.params import TokenizerParams
+from skelpipe.progress import progress_bar
 from skelpipe.skeleton import Layout, get_layout
 from skelpipe.store import SampleStore
-from skelpipe.train import RunState, finish_epoch, load_checkpoint, progress_bar
+from skelpipe.train import RunState, finish_epoch, load_checkpoint
 
 MODEL_FIELDS = (
     "width",

@@ -1,10 +1,12 @@
 """Classifier training on the sample store: recipe, determinism, resume, scores by name.
 
-The recipe follows CTR-GCN / InfoGCN: SGD with Nesterov momentum, linear warm-up then step or
-cosine decay, weight decay, optional label smoothing, valid crop-resize and rotation augmentation.
+The recipe follows CTR-GCN / InfoGCN: SGD with Nesterov momentum (AdamW for the token stream's
+transformer, ``optimizer`` in the params), linear warm-up then step or cosine decay, weight decay,
+optional label smoothing, valid crop-resize and rotation augmentation.
 
 Determinism: model init, shuffling and every sample's augmentation are seeded from
-``(seed, epoch, sample index)``, so a run resumed from an epoch checkpoint equals an uninterrupted
+``(seed, epoch, sample index)`` and the global torch generator (dropout) is reseeded every epoch, so
+a run resumed from an epoch checkpoint equals an uninterrupted
 one (CPU). Checkpoints are written atomically at the end of each epoch.
 
 Under ``torchrun`` the same code trains with DDP (:mod:`skelpipe.distributed`): each rank takes a
@@ -25,12 +27,12 @@ import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
-from tqdm import tqdm
 
 from skelpipe import distributed
 from skelpipe.evaluate import topk_accuracy
 from skelpipe.features import InputConfig, make_input
 from skelpipe.params import TrainParams
+from skelpipe.progress import progress_bar
 from skelpipe.skeleton import Layout, get_layout
 from skelpipe.store import SampleStore
 
@@ -229,6 +231,20 @@ def build_datasets(store: SampleStore, p: TrainParams, stream: str) -> dict[str,
     return out
 
 
+def make_optimizer(net: nn.Module, p: TrainParams) -> torch.optim.Optimizer:
+    """``sgd``: SGD with (Nesterov) momentum, the GCN recipe; ``adamw``: AdamW, for transformers
+    (they train poorly with plain SGD)."""
+    if p.optimizer == "adamw":
+        return torch.optim.AdamW(net.parameters(), lr=p.lr, weight_decay=p.weight_decay)
+    return torch.optim.SGD(
+        net.parameters(),
+        lr=p.lr,
+        momentum=p.momentum,
+        nesterov=p.nesterov,
+        weight_decay=p.weight_decay,
+    )
+
+
 def fit(
     net: nn.Module,
     datasets: dict[str, StreamDataset],
@@ -248,16 +264,11 @@ def fit(
     train_fwd = distributed.wrap(net, device)
     fwd = torch.compile(train_fwd) if p.compile and device.type == "cuda" else train_fwd
     eval_fwd = net if distributed.enabled() else fwd  # DDP forward is collective: not for eval
-    opt = torch.optim.SGD(
-        net.parameters(),
-        lr=p.lr,
-        momentum=p.momentum,
-        nesterov=p.nesterov,
-        weight_decay=p.weight_decay,
-    )
+    opt = make_optimizer(net, p)
     state = load_checkpoint(ckpt, net, opt, run_id) or RunState()
     train_ds = datasets["train"]
     for epoch in range(state.epoch, p.epochs):
+        torch.manual_seed(p.seed * 100_003 + epoch)  # dropout draws, identical after a resume
         train_ds.epoch = epoch
         with progress_bar(len(train_ds), f"{label} epoch {epoch + 1}/{p.epochs}") as bar:
             loss = train_epoch(
@@ -298,15 +309,3 @@ def finish_epoch(
         save_checkpoint(ckpt, net, opt, state, run_id)
         on_epoch(row)
     distributed.barrier()
-
-
-def progress_bar(total: int, label: str) -> tqdm:
-    """A bar with samples/s and ETA (tqdm); quiet under ``CI=true``."""
-    return tqdm(
-        total=total,
-        desc=label,
-        unit="sample",
-        leave=False,
-        dynamic_ncols=True,
-        disable=os.environ.get("CI") == "true",
-    )

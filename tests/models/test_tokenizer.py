@@ -9,6 +9,7 @@ import torch
 
 from skelpipe.body_frame import body_frame, from_body_frame, to_body_frame
 from skelpipe.features import rotation_matrix
+from skelpipe.models.gumbel import GumbelQuantizer, gumbel_temperature
 from skelpipe.models.metrics_recon import (
     acceleration_error,
     mpjpe,
@@ -17,13 +18,7 @@ from skelpipe.models.metrics_recon import (
     pck,
     reconstruction_metrics,
 )
-from skelpipe.models.quantizers import (
-    GumbelQuantizer,
-    ResidualVQ,
-    VectorQuantizer,
-    codebook_usage,
-    gumbel_temperature,
-)
+from skelpipe.models.quantizers import ResidualVQ, VectorQuantizer, VQSettings, codebook_usage
 from skelpipe.models.tokenizer import (
     SkeletonTokenizer,
     tokenizer_config,
@@ -46,11 +41,11 @@ def _quantizer(kind: str) -> torch.nn.Module:
     if kind == "vq":
         return VectorQuantizer(8, 16)
     if kind == "vq_factorised":
-        return VectorQuantizer(8, 16, code_dim=3)
+        return VectorQuantizer(8, 16, VQSettings(code_dim=3))
     if kind == "rvq":
         return ResidualVQ(8, 16, levels=3, quantize_dropout=0.5)
     if kind == "rvq_factorised":
-        return ResidualVQ(8, 16, levels=3, quantize_dropout=0.5, code_dim=3)
+        return ResidualVQ(8, 16, levels=3, quantize_dropout=0.5, settings=VQSettings(code_dim=3))
     return GumbelQuantizer(8, 16, kl_weight=0.1)
 
 
@@ -75,7 +70,7 @@ def test_codes_from_indices_equal_quantized_in_eval(kind: str) -> None:
 def test_straight_through_gradient_reaches_the_encoder(code_dim: int) -> None:
     torch.manual_seed(0)
     z = torch.randn(2, 5, 8, requires_grad=True)
-    rvq = ResidualVQ(8, 16, levels=2, code_dim=code_dim)
+    rvq = ResidualVQ(8, 16, levels=2, settings=VQSettings(code_dim=code_dim))
     out = rvq(z)
     (out.quantized.sum() + out.loss).backward()
     assert z.grad is not None and torch.isfinite(z.grad).all() and z.grad.abs().sum() > 0
@@ -85,7 +80,7 @@ def test_straight_through_gradient_reaches_the_encoder(code_dim: int) -> None:
 
 def test_factorised_codes_are_unit_vectors_looked_up_by_cosine() -> None:
     torch.manual_seed(0)
-    vq = VectorQuantizer(8, 16, code_dim=4)
+    vq = VectorQuantizer(8, 16, VQSettings(code_dim=4))
     vq(torch.randn(3, 20, 8))
     vq.eval()
     z = torch.randn(50, 8)
@@ -99,7 +94,7 @@ def test_factorised_codes_are_unit_vectors_looked_up_by_cosine() -> None:
 
 def test_unused_codes_are_reset_to_batch_vectors() -> None:
     torch.manual_seed(0)
-    vq = VectorQuantizer(2, 8, decay=0.5, dead_threshold=0.5, usage_decay=0.5)
+    vq = VectorQuantizer(2, 8, VQSettings(decay=0.5, dead_threshold=0.5, usage_decay=0.5))
     vq(torch.randn(1, 64, 2))  # k-means on a cloud around 0
     start = vq.codebook.clone()
     target = torch.tensor([10.0, 10.0])
@@ -116,7 +111,7 @@ def test_unused_codes_are_reset_to_batch_vectors() -> None:
 def test_dead_threshold_scales_with_tokens_per_code() -> None:
     """1,024 codes and 512 tokens a batch: half a token per code; live codes must survive."""
     torch.manual_seed(0)
-    vq = VectorQuantizer(8, 1024, dead_threshold=0.1)
+    vq = VectorQuantizer(8, 1024, VQSettings(dead_threshold=0.1))
     resets = [vq(torch.randn(1, 512, 8)).stats["reset_codes_0"] for _ in range(6)]
     assert resets[0] == 0 and resets[1] > 400  # codes k-means left empty, refilled at once
     assert max(resets[3:]) < 0.05 * 1024, resets

@@ -1,4 +1,4 @@
-"""Quantizers of the skeleton tokenizer: VQ, residual VQ and a Gumbel-softmax dVAE bottleneck.
+"""Quantizers of the skeleton tokenizer: VQ and residual VQ (the dVAE is in :mod:`.gumbel`).
 
 * :class:`VectorQuantizer` (``vq``): van den Oord et al., "Neural Discrete Representation
   Learning", NeurIPS 2017 (VQ-VAE): nearest-code lookup, straight-through gradient, commitment
@@ -10,10 +10,7 @@
 * :class:`ResidualVQ` (``rvq``): Zeghidour et al., "SoundStream: An End-to-End Neural Audio
   Codec", 2021: level ``l`` quantizes what levels ``< l`` left over; quantizer dropout trains with
   only the first ``k`` levels on some batches, so every prefix of the levels decodes.
-* :class:`GumbelQuantizer` (``dvae``): Ramesh et al., "Zero-Shot Text-to-Image Generation", 2021
-  (DALL-E's dVAE) with the Gumbel-softmax relaxation of Jang et al. / Maddison et al. (ICLR 2017):
-  logits over K codes, a relaxed one-hot mixes the codebook, KL to the uniform prior; argmax at
-  evaluation.
+* :class:`skelpipe.models.gumbel.GumbelQuantizer` (``dvae``): the Gumbel-softmax bottleneck.
 
 Common interface: ``forward(z (N, T, D)) -> QuantOut``, ``codes_from_indices(indices (N, T, L))
 -> (N, T, D)``, ``codebook_sizes`` (one size per level) and ``set_temperature`` (Gumbel only).
@@ -23,7 +20,6 @@ In eval mode under ``torch.no_grad`` ``codes_from_indices(out.indices)`` equals
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,6 +49,36 @@ class QuantOut:
     stats: dict[str, float]
 
 
+@dataclass(frozen=True)
+class VQSettings:
+    """How a VQ codebook learns; every level of a residual VQ shares them.
+
+    Attributes:
+        beta: commitment weight (VQ-VAE: 0.25).
+        decay: EMA decay of the code counts and sums that make the codebook (VQ-VAE: 0.99).
+        dead_threshold: a code is dead when its usage (an EMA of tokens per step) falls below
+            ``dead_threshold`` times the uniform share ``batch_tokens / K``: a fraction, so it
+            means the same for 64 and 1,024 codes; 0 disables resets.
+        kmeans_iters: Lloyd iterations of the first-batch initialisation.
+        usage_decay: EMA decay of the usage. Shorter-lived than ``decay``: a code that stops
+            being used is found dead after ``log(1 / dead_threshold) / (1 - usage_decay)``
+            steps (22 at 0.9 and 0.1), not after the hundreds ``decay`` 0.99 would take, while
+            the encoder outputs still move fast early in training.
+        code_dim: 0 looks codes up in the D-dimensional latent space. ``d > 0`` factorises the
+            codes (Yu et al., "Vector-quantized Image Modeling with Improved VQGAN", ICLR 2022;
+            Kumar et al., DAC, 2023): a linear map to ``d`` dimensions, L2-normalised, looked up
+            by cosine similarity among L2-normalised codes, mapped back to D by a second linear
+            map; the straight-through estimate and the commitment loss live in the small space.
+    """
+
+    beta: float = 0.25
+    decay: float = 0.99
+    dead_threshold: float = 0.1
+    kmeans_iters: int = 5
+    usage_decay: float = 0.9
+    code_dim: int = 0
+
+
 def perplexity(counts: np.ndarray) -> float:
     """``exp(entropy)`` of a code histogram: the number of equally used codes it amounts to."""
     total = counts.sum()
@@ -62,7 +88,8 @@ def perplexity(counts: np.ndarray) -> float:
     return float(np.exp(-(p * np.log(p)).sum()))
 
 
-def _level_stats(idx: torch.Tensor, size: int, level: int) -> dict[str, float]:
+def level_stats(idx: torch.Tensor, size: int, level: int) -> dict[str, float]:
+    """``perplexity_<level>`` and ``used_codes_<level>`` of one batch's indices (-1 ignored)."""
     counts = torch.bincount(idx[idx >= 0].flatten(), minlength=size).cpu().numpy()
     return {
         f"perplexity_{level}": perplexity(counts),
@@ -91,12 +118,6 @@ def codebook_usage(indices: np.ndarray, sizes: tuple[int, ...] | list[int]) -> d
     return out
 
 
-def gumbel_temperature(progress: float, start: float, end: float) -> float:
-    """Exponential anneal from ``start`` (progress 0) to ``end`` (progress >= 1), as DALL-E."""
-    p = min(max(progress, 0.0), 1.0)
-    return start * (end / start) ** p
-
-
 def _straight_through(z: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
     """``q`` forward, identity gradient to ``z``; plain ``q`` when no gradient is needed."""
     return z + (q - z).detach() if z.requires_grad else q
@@ -123,38 +144,13 @@ class VectorQuantizer(Quantizer):
     Args:
         dim: code dimension D.
         codebook_size: K codes.
-        beta: commitment weight (VQ-VAE: 0.25).
-        decay: EMA decay of the code counts and sums that make the codebook (VQ-VAE: 0.99).
-        dead_threshold: a code is dead when its usage (an EMA of tokens per step) falls below
-            ``dead_threshold`` times the uniform share ``batch_tokens / K``: a fraction, so it
-            means the same for 64 and 1,024 codes; 0 disables resets.
-        kmeans_iters: Lloyd iterations of the first-batch initialisation.
-        usage_decay: EMA decay of the usage. Shorter-lived than ``decay``: a code that stops
-            being used is found dead after ``log(1 / dead_threshold) / (1 - usage_decay)``
-            steps (22 at 0.9 and 0.1), not after the hundreds ``decay`` 0.99 would take, while
-            the encoder outputs still move fast early in training.
-        code_dim: 0 looks codes up in the D-dimensional latent space. ``d > 0`` factorises the
-            codes (Yu et al., "Vector-quantized Image Modeling with Improved VQGAN", ICLR 2022;
-            Kumar et al., DAC, 2023): a linear map to ``d`` dimensions, L2-normalised, looked up
-            by cosine similarity among L2-normalised codes, mapped back to D by a second linear
-            map; the straight-through estimate and the commitment loss live in the small space.
+        settings: beta, EMA decays, dead-code threshold, k-means iterations, factorised codes.
     """
 
-    def __init__(
-        self,
-        dim: int,
-        codebook_size: int,
-        beta: float = 0.25,
-        decay: float = 0.99,
-        dead_threshold: float = 0.1,
-        kmeans_iters: int = 5,
-        usage_decay: float = 0.9,
-        code_dim: int = 0,
-    ) -> None:
+    def __init__(self, dim: int, codebook_size: int, settings: VQSettings = VQSettings()) -> None:
         super().__init__()
-        self.dim, self.size, self.code_dim = dim, codebook_size, code_dim
-        self.beta, self.decay, self.usage_decay = beta, decay, usage_decay
-        self.dead_threshold, self.kmeans_iters = dead_threshold, kmeans_iters
+        self.dim, self.size, self.settings = dim, codebook_size, settings
+        code_dim = self.code_dim = settings.code_dim
         cdim = code_dim or dim
         self.register_buffer("codebook", torch.randn(codebook_size, cdim))
         self.register_buffer("cluster_size", torch.zeros(codebook_size))
@@ -192,7 +188,7 @@ class VectorQuantizer(Quantizer):
             self._kmeans_init(data)
         idx = self.lookup(data)
         codes = self._codes(self.codebook[idx])  # (F, D), a copy: the updates do not change it
-        stats = _level_stats(idx, self.size, level)
+        stats = level_stats(idx, self.size, level)
         if self.training:
             self._ema_update(data, idx)
             # codes k-means left empty are refilled from the next batch, not this one again
@@ -215,11 +211,11 @@ class VectorQuantizer(Quantizer):
         """
         if not self.code_dim:
             codes, idx, stats = self.quantize(flat, level)
-            return codes, idx, self.beta * F.mse_loss(flat, codes), stats
+            return codes, idx, self.settings.beta * F.mse_loss(flat, codes), stats
         e = F.normalize(self.proj_in(flat), dim=-1, eps=_NORM_EPS)  # (F, d) on the sphere
         codes, idx, stats = self.quantize(e, level)
         q = _straight_through(e, codes) if self.training else codes
-        return self.proj_out(q), idx, self.beta * F.mse_loss(e, codes), stats
+        return self.proj_out(q), idx, self.settings.beta * F.mse_loss(e, codes), stats
 
     def forward(self, z: torch.Tensor) -> QuantOut:
         N, T, D = z.shape
@@ -247,7 +243,7 @@ class VectorQuantizer(Quantizer):
         centroids = data[pick[:K]].clone()  # (K, D)
         centroids[n:] += 1e-3 * data.std(dim=0, correction=0) * torch.randn_like(centroids[n:])
         counts = torch.zeros(K, dtype=torch.long, device=data.device)
-        for _ in range(max(self.kmeans_iters, 1)):
+        for _ in range(max(self.settings.kmeans_iters, 1)):
             idx = self.lookup(data, centroids)
             counts = torch.bincount(idx, minlength=K)
             sums = torch.zeros_like(centroids).index_add_(0, idx, data)
@@ -263,9 +259,9 @@ class VectorQuantizer(Quantizer):
     def _ema_update(self, data: torch.Tensor, idx: torch.Tensor) -> None:
         counts = torch.bincount(idx, minlength=self.size).to(data.dtype)  # (K,)
         sums = torch.zeros_like(self.embed_sum).index_add_(0, idx, data)  # (K, D)
-        self.cluster_size.mul_(self.decay).add_(counts, alpha=1 - self.decay)
-        self.embed_sum.mul_(self.decay).add_(sums, alpha=1 - self.decay)
-        self.usage.mul_(self.usage_decay).add_(counts, alpha=1 - self.usage_decay)
+        self.cluster_size.mul_(self.settings.decay).add_(counts, alpha=1 - self.settings.decay)
+        self.embed_sum.mul_(self.settings.decay).add_(sums, alpha=1 - self.settings.decay)
+        self.usage.mul_(self.settings.usage_decay).add_(counts, alpha=1 - self.settings.usage_decay)
         n = self.cluster_size.sum()
         smoothed = (self.cluster_size + _LAPLACE) / (n + self.size * _LAPLACE) * n
         self.codebook.copy_(self.embed_sum / smoothed[:, None])
@@ -277,7 +273,7 @@ class VectorQuantizer(Quantizer):
         batch, so no two codes restart equal); they restart with the uniform share as count."""
         n = data.shape[0]
         share = n / self.size
-        dead = torch.nonzero(self.usage < self.dead_threshold * share).flatten()
+        dead = torch.nonzero(self.usage < self.settings.dead_threshold * share).flatten()
         dead = dead[:n]
         if dead.numel() == 0:
             return 0
@@ -293,10 +289,9 @@ class ResidualVQ(Quantizer):
     """``levels`` EMA vector quantizers applied to successive residuals (SoundStream).
 
     Args:
-        dim, codebook_size, beta, decay, dead_threshold, kmeans_iters, usage_decay, code_dim:
-            as :class:`VectorQuantizer`, for every level. Factorised levels subtract their
-            mapped-back output, gradients included (DAC), and the sum is not passed straight
-            through again.
+        dim, codebook_size, settings: as :class:`VectorQuantizer`, for every level. Factorised
+            levels subtract their mapped-back output, gradients included (DAC), and the sum is
+            not passed straight through again.
         levels: L.
         quantize_dropout: probability that a training batch uses only the first ``k`` levels,
             ``k ~ U{1, .., L}``; dropped levels get index -1. Evaluation always uses all L.
@@ -308,17 +303,13 @@ class ResidualVQ(Quantizer):
         codebook_size: int,
         levels: int,
         quantize_dropout: float = 0.0,
-        beta: float = 0.25,
-        decay: float = 0.99,
-        dead_threshold: float = 0.1,
-        kmeans_iters: int = 5,
-        usage_decay: float = 0.9,
-        code_dim: int = 0,
+        settings: VQSettings = VQSettings(),
     ) -> None:
         super().__init__()
-        self.quantize_dropout, self.factorised = quantize_dropout, code_dim > 0
-        vq = (beta, decay, dead_threshold, kmeans_iters, usage_decay, code_dim)
-        self.layers = nn.ModuleList(VectorQuantizer(dim, codebook_size, *vq) for _ in range(levels))
+        self.quantize_dropout, self.factorised = quantize_dropout, settings.code_dim > 0
+        self.layers = nn.ModuleList(
+            VectorQuantizer(dim, codebook_size, settings) for _ in range(levels)
+        )
 
     @property
     def codebook_sizes(self) -> tuple[int, ...]:
@@ -359,54 +350,3 @@ class ResidualVQ(Quantizer):
             keep = (idx >= 0).unsqueeze(-1).to(total.dtype)
             total = total + layer.codes_from_indices(idx.clamp(min=0).unsqueeze(-1)) * keep
         return total
-
-
-class GumbelQuantizer(Quantizer):
-    """DALL-E style dVAE bottleneck: logits -> Gumbel-softmax over K codes -> codebook mix.
-
-    Args:
-        dim: code dimension D.
-        codebook_size: K.
-        kl_weight: weight of ``KL(softmax(logits) || uniform)``, averaged over tokens.
-        hard: straight-through one-hot samples in training (soft relaxation when False, DALL-E).
-        temperature: initial Gumbel-softmax temperature (see :meth:`set_temperature`).
-    """
-
-    def __init__(
-        self,
-        dim: int,
-        codebook_size: int,
-        kl_weight: float = 0.0,
-        hard: bool = False,
-        temperature: float = 1.0,
-    ) -> None:
-        super().__init__()
-        self.size, self.kl_weight, self.hard = codebook_size, kl_weight, hard
-        self.temperature = temperature
-        self.proj = nn.Linear(dim, codebook_size)
-        self.embed = nn.Embedding(codebook_size, dim)
-
-    @property
-    def codebook_sizes(self) -> tuple[int, ...]:
-        return (self.size,)
-
-    def set_temperature(self, tau: float) -> None:
-        self.temperature = float(tau)
-
-    def forward(self, z: torch.Tensor) -> QuantOut:
-        logits = self.proj(z)  # (N, T, K)
-        if self.training:
-            sample = F.gumbel_softmax(logits, tau=self.temperature, hard=self.hard, dim=-1)
-            quantized = sample @ self.embed.weight  # (N, T, D)
-            idx = sample.argmax(dim=-1)
-        else:
-            idx = logits.argmax(dim=-1)  # (N, T)
-            quantized = self.embed(idx)
-        log_q = F.log_softmax(logits, dim=-1)
-        kl = (log_q.exp() * (log_q + math.log(self.size))).sum(-1).mean()
-        stats = _level_stats(idx, self.size, 0)
-        stats["temperature"] = self.temperature
-        return QuantOut(quantized, idx.unsqueeze(-1), self.kl_weight * kl, stats)
-
-    def codes_from_indices(self, indices: torch.Tensor) -> torch.Tensor:
-        return self.embed(indices[..., 0])

@@ -13,7 +13,8 @@ costs 4 * 10 / 4 = 10 bits per frame.
   linear map of the token's raw frames, followed by residual temporal convolutions on the latent
   sequence and a BatchNorm without affine: ``z`` (N * M, T / ds, D), zero mean and unit variance
   per dimension, so the codebooks chase a distribution that cannot drift or shrink.
-* Quantizer: :mod:`skelpipe.models.quantizers` (VQ-VAE, SoundStream residual VQ, DALL-E dVAE).
+* Quantizer: :mod:`skelpipe.models.quantizers` (VQ-VAE, SoundStream residual VQ) and
+  :mod:`skelpipe.models.gumbel` (DALL-E dVAE).
 * Decoder: residual temporal convolutions on the codes, a transposed convolution back to T frames,
   a linear expansion to (joint, channel) features plus a learnt joint embedding, ``decoder_blocks``
   GCN blocks at full frame rate and a 1x1 convolution to xyz, plus a linear map of the upsampled
@@ -42,12 +43,8 @@ from torch import nn
 
 from skelpipe.models.blocks import InputNorm, TemporalConv
 from skelpipe.models.graph import spatial_partition
-from skelpipe.models.quantizers import (
-    GumbelQuantizer,
-    Quantizer,
-    ResidualVQ,
-    VectorQuantizer,
-)
+from skelpipe.models.gumbel import GumbelQuantizer
+from skelpipe.models.quantizers import Quantizer, ResidualVQ, VectorQuantizer, VQSettings
 from skelpipe.models.stgcn import GraphConv, STGCNBlock
 from skelpipe.skeleton import Layout, get_layout
 
@@ -111,12 +108,18 @@ def tokenizer_config(layout: str, preset: str = "cpu", **overrides: Any) -> Toke
 def build_quantizer(cfg: TokenizerConfig) -> Quantizer:
     """The quantizer named by ``cfg.quantizer`` on ``cfg.latent_dim``-dimensional latents."""
     D, K = cfg.latent_dim, cfg.codebook_size
-    vq = (cfg.beta, cfg.ema_decay, cfg.dead_threshold, cfg.kmeans_iters, cfg.usage_decay)
-    vq = (*vq, cfg.code_dim)  # VectorQuantizer's arguments after (dim, codebook_size)
+    vq = VQSettings(
+        beta=cfg.beta,
+        decay=cfg.ema_decay,
+        dead_threshold=cfg.dead_threshold,
+        kmeans_iters=cfg.kmeans_iters,
+        usage_decay=cfg.usage_decay,
+        code_dim=cfg.code_dim,
+    )
     if cfg.quantizer == "vq":
-        return VectorQuantizer(D, K, *vq)
+        return VectorQuantizer(D, K, vq)
     if cfg.quantizer == "rvq":
-        return ResidualVQ(D, K, cfg.levels, cfg.quantize_dropout, *vq)
+        return ResidualVQ(D, K, cfg.levels, cfg.quantize_dropout, vq)
     return GumbelQuantizer(D, K, cfg.kl_weight, cfg.gumbel_hard, cfg.tau_start)
 
 
