@@ -12,7 +12,12 @@ preserving, so the errors equal those in store coordinates) on the pipeline's tr
   frame-to-frame jitter, which no low-rate code can keep.
 * ``pca_<d>``: PCA on ``downsample``-frame tokens fit on train, test error with d components.
 * ``kmeans_rvq``: residual k-means (``levels`` x ``codebook_size``) on the raw tokens: a
-  tokenizer with no network at all, at the target bit rate (train and test error).
+  tokenizer with no network at all, at the target bit rate. Train, val (held-out samples of the
+  training views) and test (the unseen view) errors: val against train separates overfitting
+  the codebooks from the change of view.
+* ``clip_pca_<d>``: PCA on whole ``window``-frame clips (every frame of a clip in one vector)
+  fit on train, test error with d components: how many linear dimensions a clip needs for a
+  given error, whatever the code spends on each.
 * ``gaussian_rd``: Shannon's rate-distortion bound of a Gaussian source with the empirical
   covariance of ``window``-frame clips, at ``bits`` per frame (reverse water-filling): the RMS
   joint error an optimal code would reach if the data were Gaussian. Real data has less entropy
@@ -119,11 +124,11 @@ def nearest(data: torch.Tensor, centroids: torch.Tensor) -> torch.Tensor:
     return ((centroids * centroids).sum(1)[None] - 2 * data @ centroids.T).argmin(1)
 
 
-def kmeans_rvq(train: np.ndarray, test: np.ndarray, levels: int, size: int, joints: int) -> dict:
-    """Residual k-means on the raw tokens; errors after each level (train and test)."""
+def kmeans_rvq(tokens: dict[str, np.ndarray], levels: int, size: int, joints: int) -> dict:
+    """Residual k-means fit on ``tokens["train"]``; errors after each level for every part."""
     gen = torch.Generator().manual_seed(0)
-    mean = train.mean(0)
-    res = {p: torch.from_numpy(x - mean) for p, x in (("train", train), ("test", test))}
+    mean = tokens["train"].mean(0)
+    res = {p: torch.from_numpy(x - mean) for p, x in tokens.items()}
     recon = {p: torch.zeros_like(r) for p, r in res.items()}
     out = {}
     for level in range(levels):
@@ -132,9 +137,32 @@ def kmeans_rvq(train: np.ndarray, test: np.ndarray, levels: int, size: int, join
             codes = centroids[nearest(res[part], centroids)]
             recon[part] += codes
             res[part] -= codes
-            target = (train if part == "train" else test).reshape(-1, joints, 3)
+            target = tokens[part].reshape(-1, joints, 3)
             approx = (recon[part].numpy() + mean).reshape(-1, joints, 3)
             out[f"kmeans_rvq_{level + 1}_{part}_mm"] = mean_error_mm(approx, target)
+    return out
+
+
+def clips(data: list[np.ndarray], window: int, step: int) -> np.ndarray:
+    """``window``-frame clips every ``step`` frames, flattened (shorter samples repeat their last
+    frame): (n, window * V * 3)."""
+    rows = []
+    for x in data:
+        if len(x) < window:
+            x = np.concatenate([x, np.repeat(x[-1:], window - len(x), axis=0)])
+        rows += [x[s : s + window].ravel() for s in range(0, len(x) - window + 1, step)]
+    return np.array(rows)
+
+
+def clip_pca_errors(train: np.ndarray, test: np.ndarray, dims: list[int], joints: int) -> dict:
+    mean = train.mean(0)
+    _, _, vt = np.linalg.svd(train - mean, full_matrices=False)
+    out = {}
+    for d in dims:
+        recon = (test - mean) @ vt[:d].T @ vt[:d] + mean
+        out[f"clip_pca_{d}_test_mm"] = mean_error_mm(
+            recon.reshape(-1, joints, 3), test.reshape(-1, joints, 3)
+        )
     return out
 
 
@@ -167,17 +195,21 @@ def main() -> None:
     if not path.exists():
         raise SystemExit(f"{path} is missing: run the pipeline's data stages first (dvc repro)")
     store = SampleStore(path)
-    train, test = (load_person0(store, benchmark, part) for part in ("train", "test"))
+    train, val, test = (load_person0(store, benchmark, p) for p in ("train", "val", "test"))
     joints = train[0].shape[1]
     bits = args.levels * np.log2(args.codebook_size) / args.downsample
-    tok_train, tok_test = tokens(train, args.downsample), tokens(test, args.downsample)
+    parts = {"train": train, "val": val, "test": test}
+    tok = {part: tokens(x, args.downsample) for part, x in parts.items()}
+    tok_train, tok_test = tok["train"], tok["test"]
+    clip_train, clip_test = clips(train, args.window, 2), clips(test, args.window, 8)
     result = {
         "pipeline": args.pipeline,
         "bits_per_frame": float(bits),
         f"interp_{args.downsample}_test_mm": interpolation_error(test, args.downsample),
         "smooth3_test_mm": jitter(test),
         **pca_errors(tok_train, tok_test, [16, 32, 64, 128], joints),
-        **kmeans_rvq(tok_train, tok_test, args.levels, args.codebook_size, joints),
+        **clip_pca_errors(clip_train, clip_test, [64, 128, 256], joints),
+        **kmeans_rvq(tok, args.levels, args.codebook_size, joints),
         "gaussian_rd_rms_mm": gaussian_rd_rms_mm(train, args.window, float(bits)),
     }
     print(json.dumps({k: round(v, 1) if isinstance(v, float) else v for k, v in result.items()}))

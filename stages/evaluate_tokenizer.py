@@ -38,15 +38,20 @@ def main(
     s = SampleStore(store)
     try:
         net = load_tokenizer(model)
-        test, train = (s.split(p.benchmark, part) for part in ("test", "train"))
+        test, val, train = (s.split(p.benchmark, part) for part in ("test", "val", "train"))
     except (KeyError, TokenizerLoadError) as err:
         fail(str(err))
     if len(test) == 0:
         fail(f"{store}: benchmark {p.benchmark} has no test samples")
     layout = get_layout(net.cfg.layout)
     result, test_tokens = evaluate(net, s, test, p)
-    _, train_tokens = evaluate(net, s, train, p)  # utilisation: test has few tokens per code
+    train_result, train_tokens = evaluate(net, s, train, p)  # utilisation: see the README
     result = {f"test_{k}": v for k, v in result.items()}
+    # the generalisation gap: training samples, held-out samples of the training distribution
+    # (validation fold; on NW-UCLA the training views), and test (the unseen view)
+    result["train_mpjpe_mm"] = train_result["mpjpe_mm"]
+    if len(val):
+        result["val_mpjpe_mm"] = evaluate(net, s, val, p)[0]["mpjpe_mm"]
     result.update(codebook_metrics(train_tokens, net, "train_"))
     result.update(codebook_metrics(test_tokens, net, "test_"))
     result.update(rate_metrics(net.cfg, layout))

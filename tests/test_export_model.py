@@ -19,18 +19,23 @@ TOL = 1e-4
 pytestmark = pytest.mark.usefixtures("single_thread")
 
 
-def _tokenizer(quantizer: str) -> SkeletonTokenizer:
-    """A tiny tokenizer with k-means codebooks and BatchNorm statistics from one training
-    batch, and random (not zero-initialised) output layers: a non-trivial function."""
+def _tokenizer(quantizer: str, backbone: str = "gcn") -> SkeletonTokenizer:
+    """A tiny tokenizer with k-means codebooks and BatchNorm / data statistics from one
+    training batch, and random (not zero-initialised) output layers: a non-trivial function."""
     torch.manual_seed(0)
     small = {"width": 8, "latent_dim": 16, "latent_blocks": 1, "decoder_blocks": 1}
-    small["codebook_size"] = 16
+    small.update(codebook_size=16, backbone=backbone, token_mlp=16 if backbone == "conv1d" else 0)
     levels = 2 if quantizer == "rvq" else 1
     cfg = TokenizerConfig("ntu25", persons=2, quantizer=quantizer, levels=levels, **small)
     tok = SkeletonTokenizer(cfg).train()
     tok(0.3 * torch.randn(4, 3, 16, 25, 2))
+    last = (
+        [tok.decoder.token_out[-1]]
+        if backbone == "conv1d"
+        else [tok.decoder.head, tok.decoder.direct]
+    )
     with torch.no_grad():
-        for layer in (tok.decoder.head, tok.decoder.direct):
+        for layer in last:
             layer.weight.normal_(0, 0.1)
     return tok.eval()
 
@@ -47,9 +52,11 @@ def test_ctrgcn_export_matches_pytorch(tmp_path, fmt) -> None:
 
 
 @pytest.mark.parametrize("fmt", ["onnx", "torchscript"])
-@pytest.mark.parametrize("quantizer", ["rvq", "dvae"])
-def test_tokenizer_encoder_decoder_exports_match_pytorch(tmp_path, fmt, quantizer) -> None:
-    tok = _tokenizer(quantizer)
+@pytest.mark.parametrize(
+    ("quantizer", "backbone"), [("rvq", "gcn"), ("dvae", "gcn"), ("rvq", "conv1d")], ids=str
+)
+def test_tokenizer_encoder_decoder_exports_match_pytorch(tmp_path, fmt, quantizer, backbone):
+    tok = _tokenizer(quantizer, backbone)
     enc, dec = tokenizer_part(tok, "encoder"), tokenizer_part(tok, "decoder")
     x, other = 0.3 * torch.randn(2, 3, 16, 25, 2), 0.3 * torch.randn(1, 3, 24, 25, 2)
     with torch.no_grad():

@@ -19,6 +19,7 @@ from skelpipe.token_store import TokenStore, TokenStoreError, write_token_store
 from skelpipe.token_stream import crop_tokens
 from skelpipe.tokenizer_train import (
     ClipDataset,
+    augment_clip,
     fit_tokenizer,
     model_config,
     prepare,
@@ -40,6 +41,8 @@ P = TokenizerParams(
     blocks=1,
     decoder_blocks=1,
     latent_blocks=1,
+    token_mlp=0,
+    backbone="gcn",
     temporal_kernel=3,
     beta=0.25,
     ema_decay=0.9,
@@ -56,6 +59,9 @@ P = TokenizerParams(
     window=16,
     loss="smooth_l1",
     part_weights={"head": 2.0, "left_hand": 2.0},
+    augment_mirror=0.0,
+    augment_yaw_deg=0.0,
+    augment_scale=0.0,
     velocity_weight=0.5,
     epochs=3,
     batch_size=8,
@@ -263,3 +269,27 @@ def test_a_broken_tokenizer_folder_fails_cleanly(store, tmp_path) -> None:
         assert result.exit_code == 1, name
         assert str(folder) in result.output and "Traceback" not in result.output
         assert not (tmp_path / f"{name}.zarr").exists()
+
+
+@pytest.mark.parametrize("layout", [NTU25, UCLA20], ids=lambda lo: lo.name)
+def test_augmentation_mirrors_rotates_and_scales_rigidly(layout) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2, 5, layout.num_joints, 3)).astype(np.float32)
+    x[1, 3:] = 0.0  # absent frames of the second person
+    off = dataclasses.replace(P, augment_mirror=0.0, augment_yaw_deg=0.0, augment_scale=0.0)
+    np.testing.assert_array_equal(augment_clip(x, np.random.default_rng(1), layout, off), x)
+    mirror = dataclasses.replace(off, augment_mirror=1.0)
+    once = augment_clip(x, np.random.default_rng(1), layout, mirror)
+    left, right = layout.body_parts["left_arm"][0], layout.body_parts["right_arm"][0]
+    np.testing.assert_array_equal(once[..., right, 0], -x[..., left, 0])
+    np.testing.assert_array_equal(once[..., right, 1:], x[..., left, 1:])
+    np.testing.assert_array_equal(augment_clip(once, np.random.default_rng(1), layout, mirror), x)
+    turn = dataclasses.replace(off, augment_yaw_deg=90.0, augment_scale=0.2)
+    y = augment_clip(x, np.random.default_rng(2), layout, turn)
+    factor = np.linalg.norm(y[0, 0, 1] - y[0, 0, 0]) / np.linalg.norm(x[0, 0, 1] - x[0, 0, 0])
+    assert 0.8 <= factor <= 1.2 and not np.isclose(factor, 1.0)
+    np.testing.assert_allclose(y[..., 1], x[..., 1] * factor, rtol=1e-5, atol=1e-6)  # up stays
+    dist = np.linalg.norm(y[0, :, :, None] - y[0, :, None], axis=-1)
+    ref = np.linalg.norm(x[0, :, :, None] - x[0, :, None], axis=-1)
+    np.testing.assert_allclose(dist, ref * factor, rtol=1e-4, atol=1e-5)
+    assert np.all(y[1, 3:] == 0) and np.all(once[1, 3:] == 0)

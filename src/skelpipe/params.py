@@ -236,7 +236,9 @@ class TokenizerParams:
     latent_dim: int  # D of the latent / code vectors
     blocks: int  # GCN blocks per encoder stage
     decoder_blocks: int  # GCN blocks of the decoder at full frame rate
+    backbone: Literal["gcn", "conv1d"]  # encoder / decoder: ST-GCN++ blocks or token convs
     latent_blocks: int  # residual temporal conv blocks on the latent sequence, each side
+    token_mlp: int  # hidden width of the per-token MLP paths; 0: linear paths
     temporal_kernel: int  # temporal kernel of the GCN blocks
     beta: float  # commitment weight (VQ-VAE: 0.25)
     ema_decay: float  # EMA decay of the codebooks (VQ-VAE: 0.99)
@@ -251,9 +253,12 @@ class TokenizerParams:
     tau_end: float  # ... annealed exponentially to this at the end (DALL-E: 1/16)
     body_frame: bool  # canonical view (InfoGCN body frame) before encoding; undone after decoding
     window: int  # frames per training clip (a random crop; a multiple of downsample)
-    loss: Literal["l1", "smooth_l1", "l2"]  # per-coordinate reconstruction loss
+    loss: Literal["l1", "smooth_l1", "l2", "joint"]  # per coordinate; joint: distance (MPJPE)
     part_weights: dict[str, float]  # body part -> loss weight (others 1); head/hands/feet x2
     velocity_weight: float  # weight of the loss on frame differences
+    augment_mirror: float  # P(left-right mirror) of a training clip
+    augment_yaw_deg: float  # random rotation about the vertical axis, +- degrees
+    augment_scale: float  # random scale 1 +- augment_scale
     epochs: int
     batch_size: int
     grad_accum: int  # batches per optimizer step (memory-bounded large batches)

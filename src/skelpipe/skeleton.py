@@ -56,6 +56,16 @@ class Layout:
         pairs = np.asarray(self.bone_pairs, dtype=np.int64) - 1  # (V, 2)
         return pairs[pairs[:, 0] != pairs[:, 1]]
 
+    def mirror_permutation(self) -> np.ndarray:
+        """(V,) joint order of the left-right mirrored skeleton: every ``left_<part>`` joint
+        swaps with the joint at the same position of ``right_<part>``; the others stay."""
+        perm = np.arange(self.num_joints)
+        for name, left in self.body_parts.items():
+            if name.startswith("left_"):
+                right = self.body_parts["right_" + name[len("left_") :]]
+                perm[list(left)], perm[list(right)] = right, left
+        return perm
+
     def bone_index(self) -> tuple[np.ndarray, np.ndarray]:
         """0-based (child, parent) index arrays for the bone stream, one bone per joint.
 

@@ -42,6 +42,8 @@ MODEL_FIELDS = (
     "blocks",
     "decoder_blocks",
     "latent_blocks",
+    "backbone",
+    "token_mlp",
     "temporal_kernel",
     "quantizer",
     "levels",
@@ -98,11 +100,35 @@ def restore(y: np.ndarray, R: np.ndarray, origin: np.ndarray, present: np.ndarra
     return out
 
 
+def augment_clip(
+    x: np.ndarray, rng: np.random.Generator, layout: Layout, p: TokenizerParams
+) -> np.ndarray:
+    """Training augmentation of (M, T, V, 3) in the body frame (x lateral, y up): a left-right
+    mirror with probability ``augment_mirror`` (x negated, left and right joints swapped), a
+    rotation about the vertical axis by ``U(-1, 1) * augment_yaw_deg`` degrees and a scale of
+    ``1 + U(-1, 1) * augment_scale``. Absent (all-zero) entries stay zero; MPJPE is measured on
+    unaugmented clips."""
+    mirror, yaw, scale = rng.random(), rng.uniform(-1, 1), rng.uniform(-1, 1)
+    out = x.astype(np.float32, copy=True)
+    if mirror < p.augment_mirror:
+        out = out[:, :, layout.mirror_permutation()]
+        out[..., 0] *= -1
+    if p.augment_yaw_deg > 0:
+        theta = np.deg2rad(yaw * p.augment_yaw_deg)
+        c, s = np.cos(theta), np.sin(theta)
+        rot = np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]], dtype=np.float32)
+        out = out @ rot.T
+    if p.augment_scale > 0:
+        out *= np.float32(1 + scale * p.augment_scale)
+    return out
+
+
 class ClipDataset(Dataset):
     """(x (C, window, V, M), mask (window, M), store index) clips for tokenizer training.
 
-    Training crops a random window (seeded by (seed, epoch, sample)); evaluation the centre one.
-    Sequences shorter than the window are zero-padded and masked out.
+    Training crops a random window and augments it (:func:`augment_clip`, seeded by (seed,
+    epoch, sample)); evaluation takes the centre window as it is. Sequences shorter than the
+    window are zero-padded and masked out.
     """
 
     def __init__(
@@ -116,6 +142,7 @@ class ClipDataset(Dataset):
         self.store, self.indices, self.cfg, self.p, self.train = store, indices, cfg, p, train
         self.layout = get_layout(cfg.layout)
         self.epoch = 0
+        self.augments = p.augment_mirror > 0 or p.augment_yaw_deg > 0 or p.augment_scale > 0
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -124,13 +151,12 @@ class ClipDataset(Dataset):
         i = int(self.indices[k])
         x, _, _ = prepare(self.store.sample(i), self.cfg.persons, self.layout, self.p.body_frame)
         T, W = x.shape[1], self.p.window
+        rng = np.random.default_rng([self.p.seed, self.epoch, i]) if self.train else None
         if T > W:
-            if self.train:
-                rng = np.random.default_rng([self.p.seed, self.epoch, i])
-                start = int(rng.integers(0, T - W + 1))
-            else:
-                start = (T - W) // 2
+            start = int(rng.integers(0, T - W + 1)) if rng is not None else (T - W) // 2
             x = x[:, start : start + W]
+        if rng is not None and self.augments:
+            x = augment_clip(x, rng, self.layout, self.p)
         clip = np.zeros((x.shape[0], W, *x.shape[2:]), dtype=np.float32)
         clip[:, : x.shape[1]] = x
         mask = present_frames(clip).T.astype(np.float32)  # (W, M)

@@ -151,11 +151,17 @@ def _clip(layout, n: int, T: int, seed: int = 0) -> torch.Tensor:
     return 0.3 * torch.randn(n, 3, T, layout.num_joints, layout.max_persons, generator=g)
 
 
+@pytest.mark.parametrize(
+    ("backbone", "token_mlp"), [("gcn", 0), ("gcn", 16), ("conv1d", 16)], ids=str
+)
 @pytest.mark.parametrize("ds", [1, 2, 4])
 @pytest.mark.parametrize("layout", [NTU25, UCLA20], ids=lambda lo: lo.name)
-def test_shapes_and_decode_of_encode(layout, ds: int) -> None:
+def test_shapes_and_decode_of_encode(layout, ds: int, backbone: str, token_mlp: int) -> None:
     torch.manual_seed(0)
-    model = SkeletonTokenizer(tokenizer_config(layout.name, downsample=ds, **TINY))
+    cfg = tokenizer_config(
+        layout.name, downsample=ds, backbone=backbone, token_mlp=token_mlp, **TINY
+    )
+    model = SkeletonTokenizer(cfg)
     x = _clip(layout, 3, 8)
     out = model(x)
     assert out.recon.shape == x.shape
@@ -197,6 +203,66 @@ def test_reconstruction_loss_falls() -> None:
         opt.step()
         losses.append(loss.item())
     assert np.mean(losses[-3:]) < 0.6 * np.mean(losses[:3]), losses
+
+
+def test_token_mlp_decoder_starts_at_the_origin_and_keeps_frames_apart() -> None:
+    """The MLP path decodes each token into its own ds frames: zero at initialisation, and a
+    change of one token's code moves only that token's frames (the GCN branch off)."""
+    torch.manual_seed(0)
+    model = SkeletonTokenizer(tokenizer_config("ucla20", downsample=4, token_mlp=16, **TINY))
+    dec = model.decoder
+    codes = torch.randn(2, 3, 8)
+    assert torch.all(dec(codes) == 0)
+    torch.nn.init.normal_(dec.direct[-1].weight)
+    dec.latent, dec.blocks = torch.nn.Identity(), torch.nn.Identity()
+    torch.nn.init.zeros_(dec.head.weight)
+    moved = codes.clone()
+    moved[:, 1] += 1.0
+    diff = (dec(moved) - dec(codes)).abs().amax(dim=(0, 1, 3))  # per frame
+    assert torch.all(diff[4:8] > 0) and torch.all(diff[:4] == 0) and torch.all(diff[8:] == 0)
+
+
+def test_conv1d_standardises_with_first_batch_statistics_and_decodes_alone() -> None:
+    """DataNorm measures the present frames of the first training batch once; the decoder
+    starts at the data mean and shares the statistics (a saved model decodes on its own)."""
+    torch.manual_seed(0)
+    cfg = tokenizer_config("ucla20", backbone="conv1d", token_mlp=16, downsample=2, **TINY)
+    model = SkeletonTokenizer(cfg)
+    x = _clip(UCLA20, 3, 8) + torch.tensor([1.0, 2.0, 3.0]).view(1, 3, 1, 1, 1)
+    x[:, :, 6:] = 0.0  # padded frames: not part of the statistics
+    norm = model.encoder.data_norm
+    model(x)
+    assert bool(norm.initialised)
+    present = x[:, :, :6, :, 0]  # (N, C, T, V)
+    expected = present.permute(1, 3, 0, 2).reshape(3, 20, -1).mean(-1)  # (C, V)
+    torch.testing.assert_close(norm.mean[:, 0], expected, rtol=0, atol=1e-5)
+    model(x * 5)  # later batches leave the statistics alone
+    torch.testing.assert_close(norm.mean[:, 0], expected, rtol=0, atol=1e-5)
+    model.eval()
+    codes = torch.zeros(1, 4, cfg.latent_dim)
+    assert torch.all(model.decoder.token_out[-1].weight == 0)
+    torch.testing.assert_close(model.decoder(codes)[0, :, 0], expected, rtol=0, atol=1e-5)
+    again = SkeletonTokenizer(cfg)
+    again.load_state_dict(model.state_dict())
+    again.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(again(x).recon, model(x).recon, rtol=0, atol=0)
+    with pytest.raises(ValueError, match="token_mlp"):
+        tokenizer_config("ucla20", backbone="conv1d", token_mlp=0)
+
+
+def test_joint_loss_is_the_mean_joint_distance() -> None:
+    target = _clip(UCLA20, 2, 4)
+    recon = target.clone()
+    recon[:, 0] += 0.03
+    recon[:, 1] += 0.04  # every joint 5 cm away
+    mask, weights = torch.ones(2, 4, 1), torch.ones(UCLA20.num_joints)
+    loss, _ = tokenizer_loss(recon, target, mask, weights, UCLA20.body_parts, "joint", 0.0)
+    assert loss.item() == pytest.approx(0.05, rel=1e-5)
+    exact = target.clone().requires_grad_(True)
+    loss, _ = tokenizer_loss(exact, target, mask, weights, {}, "joint")
+    loss.backward()
+    assert torch.isfinite(exact.grad).all()  # zero error: a finite gradient
 
 
 def test_loss_ignores_masked_entries_and_weights_joints() -> None:

@@ -46,11 +46,14 @@ from skelpipe.models.graph import spatial_partition
 from skelpipe.models.gumbel import GumbelQuantizer
 from skelpipe.models.quantizers import Quantizer, ResidualVQ, VectorQuantizer, VQSettings
 from skelpipe.models.stgcn import GraphConv, STGCNBlock
+from skelpipe.models.token_conv import ConvTokenDecoder, ConvTokenEncoder
 from skelpipe.skeleton import Layout, get_layout
 
 QuantizerKind = Literal["vq", "rvq", "dvae"]
-LossKind = Literal["l1", "smooth_l1", "l2"]
+Backbone = Literal["gcn", "conv1d"]
+LossKind = Literal["l1", "smooth_l1", "l2", "joint"]
 SMOOTH_L1_BETA = 0.01  # metres: quadratic below 1 cm of error, linear above
+_JOINT_EPS = 1e-8  # square metres under the root of the joint loss: a finite gradient at zero
 
 
 @dataclass(frozen=True)
@@ -60,12 +63,14 @@ class TokenizerConfig:
     layout: str = "ucla20"  # skeleton layout (skelpipe.skeleton.LAYOUTS): fixes V and the graph
     in_channels: int = 3  # C: xyz
     persons: int = 1  # M person slots of the input; each person is tokenised on its own
+    backbone: Backbone = "gcn"  # gcn: ST-GCN++ blocks; conv1d: token MLPs + temporal convs
     width: int = 32  # channels of every GCN block, encoder and decoder
     latent_dim: int = 128  # D: one latent (and code) vector per person and token
     downsample: Literal[1, 2, 4] = 4  # frames per token; T must be divisible by it
     blocks: int = 1  # GCN blocks per encoder stage (1 + log2(downsample) stages)
     decoder_blocks: int = 2  # GCN blocks of the decoder, at the full frame rate
     latent_blocks: int = 2  # residual temporal conv blocks on the latent sequence, each side
+    token_mlp: int = 0  # gcn: > 0 turns the linear token paths into MLPs; conv1d: the width
     temporal_kernel: int = 5  # kernel of the temporal convs of the GCN blocks
     quantizer: QuantizerKind = "rvq"  # vq: VQ-VAE; rvq: SoundStream residual VQ; dvae: Gumbel
     levels: int = 4  # rvq levels (vq and dvae have one)
@@ -88,6 +93,10 @@ class TokenizerConfig:
             raise ValueError(f"downsample must be 1, 2 or 4, not {self.downsample}")
         if self.quantizer not in ("vq", "rvq", "dvae"):
             raise ValueError(f"quantizer must be 'vq', 'rvq' or 'dvae', not {self.quantizer!r}")
+        if self.backbone not in ("gcn", "conv1d"):
+            raise ValueError(f"backbone must be 'gcn' or 'conv1d', not {self.backbone!r}")
+        if self.backbone == "conv1d" and self.token_mlp <= 0:
+            raise ValueError("the conv1d backbone needs token_mlp > 0 (its hidden width)")
 
 
 PRESETS: dict[str, TokenizerConfig] = {"cpu": TokenizerConfig()}
@@ -136,6 +145,19 @@ class LatentBlock(nn.Module):
         return x + self.conv2(torch.relu(self.bn(self.conv1(x))))
 
 
+def token_path(cin: int, cout: int, hidden: int) -> nn.Module:
+    """Map of one token (flattened) to another space: linear, or a two-hidden-layer GELU MLP."""
+    if hidden <= 0:
+        return nn.Linear(cin, cout)
+    return nn.Sequential(
+        nn.Linear(cin, hidden),
+        nn.GELU(),
+        nn.Linear(hidden, hidden),
+        nn.GELU(),
+        nn.Linear(hidden, cout),
+    )
+
+
 def _gcn_block(cfg: TokenizerConfig, A: torch.Tensor, cin: int, stride: int, residual: bool):
     gcn = GraphConv(cin, cfg.width, A, adaptive="init", residual=True)
     tcn = TemporalConv(cfg.width, cfg.width, cfg.temporal_kernel, stride)
@@ -158,7 +180,7 @@ class TokenEncoder(nn.Module):
         self.blocks = nn.Sequential(*blocks)
         D = cfg.latent_dim
         self.pool = nn.Linear(V * cfg.width, D)
-        self.direct = nn.Linear(cfg.downsample * V * cfg.in_channels, D)
+        self.direct = token_path(cfg.downsample * V * cfg.in_channels, D, cfg.token_mlp)
         self.latent = nn.Sequential(*(LatentBlock(D) for _ in range(cfg.latent_blocks)))
         self.norm = nn.BatchNorm1d(D, affine=False)
 
@@ -179,7 +201,7 @@ class TokenDecoder(nn.Module):
     def __init__(self, cfg: TokenizerConfig, A: torch.Tensor) -> None:
         super().__init__()
         V, W, D, ds = A.shape[-1], cfg.width, cfg.latent_dim, cfg.downsample
-        self.num_joints, self.width = V, W
+        self.num_joints, self.width, self.downsample = V, W, ds
         self.latent = nn.Sequential(*(LatentBlock(D) for _ in range(cfg.latent_blocks)))
         # kernel 2 * ds, stride ds, padding ds / 2: exactly ds output frames per token
         self.upsample = (
@@ -194,19 +216,25 @@ class TokenDecoder(nn.Module):
             *(_gcn_block(cfg, A, W, 1, residual=True) for _ in range(cfg.decoder_blocks))
         )
         self.head = nn.Conv2d(W, cfg.in_channels, 1)
-        self.direct = nn.Linear(D, V * cfg.in_channels)
+        # linear: every upsampled frame on its own; MLP: all ds frames of a token from its latent
+        self.token_mlp = cfg.token_mlp > 0
+        frames = ds if self.token_mlp else 1
+        self.direct = token_path(D, frames * V * cfg.in_channels, cfg.token_mlp)
         # start from all joints at the origin (the body-frame centre): an output of random scale
         # costs the first hundred steps just shrinking it
-        for layer in (self.head, self.direct):
+        last = self.direct[-1] if self.token_mlp else self.direct
+        for layer in (self.head, last):
             nn.init.zeros_(layer.weight)
             nn.init.zeros_(layer.bias)
 
     def forward(self, codes: torch.Tensor) -> torch.Tensor:
-        up = self.upsample(self.latent(codes.transpose(1, 2))).transpose(1, 2)  # (N*M, T, D)
+        latent = self.latent(codes.transpose(1, 2))  # (N*M, D, T')
+        up = self.upsample(latent).transpose(1, 2)  # (N*M, T, D)
         NM, T, _ = up.shape
         h = self.expand(up).view(NM, T, self.num_joints, self.width)  # (N*M, T, V, W)
         h = torch.relu(self.expand_bn(h.permute(0, 3, 1, 2) + self.joint_embed))  # (N*M, W, T, V)
-        direct = self.direct(up).view(NM, T, self.num_joints, -1).permute(0, 3, 1, 2)
+        direct = self.direct(latent.transpose(1, 2) if self.token_mlp else up)
+        direct = direct.reshape(NM, T, self.num_joints, -1).permute(0, 3, 1, 2)
         return self.head(self.blocks(h)) + direct  # (N*M, C, T, V)
 
 
@@ -228,16 +256,24 @@ class TokenizerOut:
 
 
 class SkeletonTokenizer(nn.Module):
-    """GCN encoder -> quantizer -> GCN decoder on (N, C, T, V, M) clips, T divisible by
-    ``cfg.downsample``; in eval mode ``decode(encode(x), T)`` equals ``forward(x).recon``."""
+    """Encoder -> quantizer -> decoder on (N, C, T, V, M) clips, T divisible by
+    ``cfg.downsample``; in eval mode ``decode(encode(x), T)`` equals ``forward(x).recon``.
+
+    ``cfg.backbone``: ``gcn`` (this module's GCN encoder / decoder) or ``conv1d``
+    (:mod:`skelpipe.models.token_conv`)."""
 
     def __init__(self, cfg: TokenizerConfig) -> None:
         super().__init__()
         self.cfg = cfg
-        A = torch.tensor(spatial_partition(get_layout(cfg.layout)), dtype=torch.float32)
-        self.encoder = TokenEncoder(cfg, A)
+        layout = get_layout(cfg.layout)
+        if cfg.backbone == "conv1d":
+            self.encoder = ConvTokenEncoder(cfg, layout.num_joints)
+            self.decoder = ConvTokenDecoder(cfg, layout.num_joints, self.encoder.data_norm)
+        else:
+            A = torch.tensor(spatial_partition(layout), dtype=torch.float32)
+            self.encoder = TokenEncoder(cfg, A)
+            self.decoder = TokenDecoder(cfg, A)
         self.quantizer = build_quantizer(cfg)
-        self.decoder = TokenDecoder(cfg, A)
 
     @property
     def codebook_sizes(self) -> tuple[int, ...]:
@@ -304,8 +340,10 @@ def _pointwise(diff: torch.Tensor, kind: LossKind) -> torch.Tensor:
         err = F.smooth_l1_loss(diff, torch.zeros_like(diff), reduction="none", beta=SMOOTH_L1_BETA)
     elif kind == "l2":
         err = diff.pow(2)
+    elif kind == "joint":  # the joint's distance itself: what MPJPE averages
+        return (diff.pow(2).sum(dim=1) + _JOINT_EPS).sqrt()
     else:
-        raise ValueError(f"loss kind must be 'l1', 'smooth_l1' or 'l2', not {kind!r}")
+        raise ValueError(f"loss kind must be 'l1', 'smooth_l1', 'l2' or 'joint', not {kind!r}")
     return err.sum(dim=1)
 
 
@@ -331,7 +369,7 @@ def tokenizer_loss(
         joint_weights: (V,) per-joint weights (e.g. from :func:`weights_from_parts`).
         part_groups: body part -> joints, for the per-part errors reported.
         kind: per-coordinate loss: ``l1``, ``smooth_l1`` (quadratic below ``SMOOTH_L1_BETA``)
-            or ``l2`` (squared).
+            or ``l2`` (squared); or ``joint``: the Euclidean distance of each joint (MPJPE).
         velocity_weight: weight of the same loss on frame differences (valid frame pairs only).
     Returns:
         the total loss, and floats: ``recon``, ``velocity`` and ``error_<part>``, the mean joint
