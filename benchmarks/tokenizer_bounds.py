@@ -92,14 +92,17 @@ def tokens(clips: list[np.ndarray], frames: int) -> np.ndarray:
     return np.concatenate(rows)
 
 
-def pca_errors(train: np.ndarray, test: np.ndarray, dims: list[int], joints: int) -> dict:
+def pca_errors(
+    train: np.ndarray, test: np.ndarray, dims: list[int], joints: int, prefix: str = "pca"
+) -> dict:
+    """Test error of PCA fit on ``train`` rows with each number of components in ``dims``."""
     mean = train.mean(0)
     _, _, vt = np.linalg.svd(train - mean, full_matrices=False)
     out = {}
     for d in dims:
         basis = vt[:d]  # (d, F)
         recon = (test - mean) @ basis.T @ basis + mean
-        out[f"pca_{d}_test_mm"] = mean_error_mm(
+        out[f"{prefix}_{d}_test_mm"] = mean_error_mm(
             recon.reshape(-1, joints, 3), test.reshape(-1, joints, 3)
         )
     return out
@@ -154,18 +157,6 @@ def clips(data: list[np.ndarray], window: int, step: int) -> np.ndarray:
     return np.array(rows)
 
 
-def clip_pca_errors(train: np.ndarray, test: np.ndarray, dims: list[int], joints: int) -> dict:
-    mean = train.mean(0)
-    _, _, vt = np.linalg.svd(train - mean, full_matrices=False)
-    out = {}
-    for d in dims:
-        recon = (test - mean) @ vt[:d].T @ vt[:d] + mean
-        out[f"clip_pca_{d}_test_mm"] = mean_error_mm(
-            recon.reshape(-1, joints, 3), test.reshape(-1, joints, 3)
-        )
-    return out
-
-
 def gaussian_rd_rms_mm(clips: list[np.ndarray], window: int, bits_per_frame: float) -> float:
     """RMS joint error of the Gaussian rate-distortion bound at ``bits_per_frame``."""
     rows = [x[s : s + window].ravel() for x in clips for s in range(0, len(x) - window + 1, 2)]
@@ -208,7 +199,7 @@ def main() -> None:
         f"interp_{args.downsample}_test_mm": interpolation_error(test, args.downsample),
         "smooth3_test_mm": jitter(test),
         **pca_errors(tok_train, tok_test, [16, 32, 64, 128], joints),
-        **clip_pca_errors(clip_train, clip_test, [64, 128, 256], joints),
+        **pca_errors(clip_train, clip_test, [64, 128, 256], joints, prefix="clip_pca"),
         **kmeans_rvq(tok, args.levels, args.codebook_size, joints),
         "gaussian_rd_rms_mm": gaussian_rd_rms_mm(train, args.window, float(bits)),
     }

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from skelpipe.report import ensemble_table, replace_section
+from skelpipe.report import ensemble_table, replace_section, tokenizer_table
 from stages.cli import app
 from tests.test_predict import _trained_outputs
 
@@ -38,6 +38,15 @@ def test_table_and_section_replacement() -> None:
     assert replace_section(text, "s", "new") == (
         "x\n<!-- results:s:start -->\nnew\n<!-- results:s:end -->\ny"
     )
+
+
+def test_tokenizer_table_shows_the_generalisation_gap() -> None:
+    metrics = {"quantizer": "rvq", "bits_per_frame": 10.0, "compression_ratio": 192.0}
+    metrics |= {"test_mpjpe_mm": 70.04, "val_mpjpe_mm": 60.0, "train_mpjpe_mm": 55.55}
+    metrics |= {"train_utilisation_0": 0.9, "train_utilisation_1": 0.85}
+    row = tokenizer_table(metrics).splitlines()[-1]
+    assert row.startswith("| rvq | 10 | 192x | 70.0 mm | 60.0 mm / 55.5 mm | n/a |")
+    assert row.endswith("| 90 % / 85 % |")
 
 
 def readme_commands(block: str) -> list[str]:

@@ -54,16 +54,18 @@ def ensemble_table(
 
 
 def tokenizer_table(metrics: dict) -> str:
-    """The tokenizer's test reconstruction and codebook figures, one row."""
+    """The tokenizer's reconstruction and codebook figures, one row: test MPJPE beside the
+    validation (held-out samples like the training ones) and training MPJPE, the gap."""
     levels = sorted(k for k in metrics if k.startswith("train_utilisation_") and k[-1].isdigit())
     util = " / ".join(f"{100 * metrics[k]:.0f} %" for k in levels)
     return "\n".join(
         [
-            "| quantizer | bits / frame | compression | test MPJPE | PA-MPJPE | accel. error "
-            "| PCK@50 mm | codebook use (train, per level) |",
-            "|---|---|---|---|---|---|---|---|",
+            "| quantizer | bits / frame | compression | test MPJPE | val / train MPJPE "
+            "| PA-MPJPE | accel. error | PCK@50 mm | codebook use (train, per level) |",
+            "|---|---|---|---|---|---|---|---|---|",
             f"| {metrics.get('quantizer', '?')} | {metrics.get('bits_per_frame', 0):g} | "
             f"{metrics.get('compression_ratio', 0):.0f}x | {_mm(metrics, 'test_mpjpe_mm')} | "
+            f"{_mm(metrics, 'val_mpjpe_mm')} / {_mm(metrics, 'train_mpjpe_mm')} | "
             f"{_mm(metrics, 'test_pa_mpjpe_mm')} | {_mm(metrics, 'test_accel_error_mm')} | "
             f"{_pct(metrics, 'test_pck_50mm')} | {util} |",
         ]
