@@ -9,10 +9,14 @@ import pytest
 import torch
 from torch import nn
 
+import skelpipe.tokenizer_train as tok_module
+import skelpipe.train as train_module
+from skelpipe.models.tokenizer import tokenizer_config
 from skelpipe.params import TrainParams
 from skelpipe.store import SampleStore
 from skelpipe.train import build_datasets, config_hash, fit, lr_at, make_loader, predict
 from tests.test_shards import _build, _sequences
+from tests.test_tokenizer_pipeline import P as TOKENIZER_PARAMS
 
 P = TrainParams(
     benchmark="ntu60_xsub",
@@ -86,6 +90,23 @@ def _run(store: SampleStore, ckpt, stop_after: int | None = None, p: TrainParams
     except Interrupt:
         return None, rows
     return (net, state), rows
+
+
+def test_a_finished_run_of_other_code_is_not_resumed(store, tmp_path, monkeypatch) -> None:
+    """The run identity holds the package's source fingerprint: after a code change the stage
+    trains afresh instead of returning the old code's finished weights."""
+    (_, state), _ = _run(store, tmp_path / "a.pt")
+    assert len(state.history) == P.epochs
+    hashes = (config_hash(P, "tiny", "bone"), train_module.code_fingerprint())
+    monkeypatch.setattr(train_module, "code_fingerprint", lambda: "other code")
+    assert config_hash(P, "tiny", "bone") != hashes[0]
+    _, rows = _run(store, tmp_path / "a.pt")
+    assert [r["epoch"] for r in rows] == list(range(1, P.epochs + 1))  # trained afresh
+    monkeypatch.setattr(tok_module, "code_fingerprint", lambda: "other code")
+    cfg = tokenizer_config("ntu25")
+    other = tok_module.run_identity(TOKENIZER_PARAMS, cfg)
+    monkeypatch.setattr(tok_module, "code_fingerprint", lambda: hashes[1])
+    assert tok_module.run_identity(TOKENIZER_PARAMS, cfg) != other
 
 
 def test_resume_equals_uninterrupted(store, tmp_path) -> None:

@@ -33,7 +33,7 @@ from skelpipe.params import TokenizerParams
 from skelpipe.progress import progress_bar
 from skelpipe.skeleton import Layout, get_layout
 from skelpipe.store import SampleStore
-from skelpipe.train import RunState, finish_epoch, load_checkpoint
+from skelpipe.train import RunState, code_fingerprint, finish_epoch, load_checkpoint
 
 MODEL_FIELDS = (
     "width",
@@ -355,9 +355,11 @@ def rate_metrics(cfg: TokenizerConfig, layout: Layout) -> dict[str, float]:
 
 
 def run_identity(p: TokenizerParams, cfg: TokenizerConfig) -> str:
-    """Identifies a training run: a checkpoint of another configuration is never resumed."""
+    """Identifies a training run: a checkpoint of another configuration or code (see
+    :func:`skelpipe.train.code_fingerprint`) is never resumed."""
     import hashlib
     import json
 
-    blob = json.dumps({"params": asdict(p), "model": asdict(cfg)}, sort_keys=True, default=str)
+    blob = {"params": asdict(p), "model": asdict(cfg), "code": code_fingerprint()}
+    blob = json.dumps(blob, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]

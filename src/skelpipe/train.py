@@ -90,10 +90,22 @@ def resolve_device(p: TrainParams) -> torch.device:
     return torch.device("cpu")
 
 
+def code_fingerprint() -> str:
+    """sha256 of the package's Python sources. Part of every run identity: after a code change
+    a stage starts afresh instead of "resuming" the finished checkpoint of the old code (which
+    would hand back the old weights, recorded by DVC against the new code)."""
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def config_hash(p: TrainParams, model: str, stream: str) -> str:
-    """Identifies a run; a checkpoint from another configuration is never resumed."""
-    blob = json.dumps({"params": asdict(p), "model": model, "stream": stream}, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+    """Identifies a run: a checkpoint of another configuration or code is never resumed."""
+    blob = {"params": asdict(p), "model": model, "stream": stream, "code": code_fingerprint()}
+    return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()[:16]
 
 
 @dataclass

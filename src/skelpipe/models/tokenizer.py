@@ -266,14 +266,17 @@ class SkeletonTokenizer(nn.Module):
         super().__init__()
         self.cfg = cfg
         layout = get_layout(cfg.layout)
+        # the construction order fixes the seeded initialisation, hence every recorded run:
+        # gcn builds encoder, quantizer, decoder; conv1d encoder, decoder, quantizer
         if cfg.backbone == "conv1d":
             self.encoder = ConvTokenEncoder(cfg, layout.num_joints)
             self.decoder = ConvTokenDecoder(cfg, layout.num_joints, self.encoder.data_norm)
+            self.quantizer = build_quantizer(cfg)
         else:
             A = torch.tensor(spatial_partition(layout), dtype=torch.float32)
             self.encoder = TokenEncoder(cfg, A)
+            self.quantizer = build_quantizer(cfg)
             self.decoder = TokenDecoder(cfg, A)
-        self.quantizer = build_quantizer(cfg)
 
     @property
     def codebook_sizes(self) -> tuple[int, ...]:
