@@ -17,8 +17,13 @@ section); the GCN backbone stays the default of the synthetic pipeline.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
+
+if TYPE_CHECKING:  # tokenizer.py imports this module
+    from skelpipe.models.tokenizer import TokenizerConfig
 
 _MIN_SCALE = 1e-6
 
@@ -73,7 +78,7 @@ def _context(width: int, blocks: int) -> nn.Module:
 class ConvTokenEncoder(nn.Module):
     """(N, C, T, V, M) -> latents z (N * M, T / downsample, D)."""
 
-    def __init__(self, cfg, num_joints: int) -> None:
+    def __init__(self, cfg: TokenizerConfig, num_joints: int) -> None:
         super().__init__()
         H, ds = cfg.token_mlp, cfg.downsample
         self.downsample = ds
@@ -96,7 +101,7 @@ class ConvTokenDecoder(nn.Module):
     """Codes (N * M, T / downsample, D) -> (N * M, C, T, V); the last layer starts at zero, so
     the first reconstruction is the data mean."""
 
-    def __init__(self, cfg, num_joints: int, data_norm: DataNorm) -> None:
+    def __init__(self, cfg: TokenizerConfig, num_joints: int, data_norm: DataNorm) -> None:
         super().__init__()
         H, ds = cfg.token_mlp, cfg.downsample
         self.num_joints, self.channels = num_joints, cfg.in_channels
