@@ -7,10 +7,10 @@ The pipeline's model, quantizers and loss (:mod:`skelpipe.models.tokenizer`) on 
 store's samples in the body frame, random 32-frame crops without augmentation, AdamW with 100
 warm-up steps and a cosine decay, one thread. Minutes instead of the stage's epochs, so variants
 can be compared before a full run; the figures are not the pipeline's (no augmentation, fewer
-steps). Prints one JSON line: test (view 3), val (held-out samples of views 1-2) and train
-MPJPE in mm, the root joint's and the root-relative error on test, and the share of codes used
-per level by the first 300 training samples (a lower bound of the stage's figure, which counts
-every training token).
+steps). The evaluation is the ``evaluate_tokenizer`` stage's own (whole sequences,
+:func:`skelpipe.tokenizer_train.evaluate`). Prints one JSON line: test (view 3), val (held-out
+samples of views 1-2) and train MPJPE in mm, and the share of codes used per level by the first
+300 training samples (a lower bound of the stage's figure, which counts every training token).
 """
 
 from __future__ import annotations
@@ -23,8 +23,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import yaml
 
 from skelpipe.body_frame import present_frames
+from skelpipe.models.quantizers import codebook_usage
 from skelpipe.models.runtime import configure_cpu_runtime
 from skelpipe.models.tokenizer import (
     SkeletonTokenizer,
@@ -32,68 +34,35 @@ from skelpipe.models.tokenizer import (
     tokenizer_loss,
     weights_from_parts,
 )
+from skelpipe.params import TokenizerParams, from_mapping
 from skelpipe.skeleton import get_layout
 from skelpipe.store import SampleStore
-from skelpipe.tokenizer_train import prepare, restore
+from skelpipe.tokenizer_train import evaluate, prepare
 
 ROOT = Path(__file__).resolve().parents[1]
 STORE = ROOT / "data/nw_ucla/store.zarr"
+PARAMS = ROOT / "pipelines/nw_ucla/params.yaml"  # body_frame, as the evaluate_tokenizer stage
 BENCHMARK = "nw_ucla_xview"
 PART_WEIGHTS = {p: 2.0 for p in ("head", "left_hand", "right_hand", "left_foot", "right_foot")}
 
 
-def load(store: SampleStore, part: str) -> list[tuple]:
-    """(stored sample, body-frame person 0 (1, T, V, 3), R, origin) for every sample of a part."""
+def load(store: SampleStore, part: str) -> list[np.ndarray]:
+    """Body-frame person 0 (1, T, V, 3) of every sample of a part."""
     layout = get_layout(store.attrs["layout"])
-    out = []
-    for i in store.split(BENCHMARK, part):
-        sample = store.sample(int(i))
-        out.append((sample, *prepare(sample, 1, layout, canonical=True)))
-    return out
+    return [prepare(store.sample(int(i)), 1, layout, True)[0] for i in store.split(BENCHMARK, part)]
 
 
-def batch(data: list[tuple], size: int, window: int, rng: np.random.Generator):
+def batch(data: list[np.ndarray], size: int, window: int, rng: np.random.Generator):
     """Random crops (N, C, window, V, 1) and their presence mask (N, window, 1)."""
-    V = data[0][1].shape[2]
+    V = data[0].shape[2]
     clip = np.zeros((size, 1, window, V, 3), np.float32)
     for b, k in enumerate(rng.integers(0, len(data), size)):
-        x = data[k][1]
+        x = data[k]
         start = int(rng.integers(0, x.shape[1] - window + 1)) if x.shape[1] > window else 0
         seg = x[:, start : start + window]
         clip[b, :, : seg.shape[1]] = seg
     mask = present_frames(clip).transpose(0, 2, 1).astype(np.float32)  # (N, window, 1)
     return torch.from_numpy(clip.transpose(0, 4, 2, 3, 1).copy()), torch.from_numpy(mask)
-
-
-@torch.no_grad()
-def evaluate(model: SkeletonTokenizer, data: list[tuple]) -> dict[str, float]:
-    """Whole-sequence MPJPE in store coordinates (mm), root / root-relative errors, code use."""
-    model.eval()
-    ds, V = model.cfg.downsample, data[0][1].shape[2]
-    errors, root, rel, tokens = [], [], [], []
-    for sample, x, R, origin in data:
-        T = x.shape[1]
-        xt = torch.zeros(1, 3, -(-T // ds) * ds, V, 1)
-        xt[0, :, :T] = torch.from_numpy(x.transpose(3, 1, 2, 0))
-        out = model(xt)
-        y = out.recon[0, :, :T].permute(3, 1, 2, 0).numpy()  # (1, T, V, 3)
-        present = present_frames(x)
-        y = restore(y, R, origin, present)
-        target = sample.transpose(1, 0, 2, 3)[:1]
-        errors.append(np.linalg.norm(y - target, axis=-1)[present].ravel())
-        root.append(np.linalg.norm(y[:, :, 0] - target[:, :, 0], axis=-1)[present])
-        rel_y, rel_t = y - y[:, :, :1], target - target[:, :, :1]
-        rel.append(np.linalg.norm(rel_y - rel_t, axis=-1)[present].ravel())
-        tokens.append(out.indices.reshape(-1, out.indices.shape[-1]).numpy())
-    t = np.concatenate(tokens)
-    use = [len(np.unique(t[:, lv])) / model.cfg.codebook_size for lv in range(t.shape[1])]
-    model.train()
-    return {
-        "mpjpe": float(1000 * np.concatenate(errors).mean()),
-        "root": float(1000 * np.concatenate(root).mean()),
-        "rel": float(1000 * np.concatenate(rel).mean()),
-        "use": use,
-    }
 
 
 def main() -> None:
@@ -114,7 +83,8 @@ def main() -> None:
     torch.manual_seed(args.seed)
     store = SampleStore(STORE)
     layout = get_layout(store.attrs["layout"])
-    train, val, test = (load(store, part) for part in ("train", "val", "test"))
+    train = load(store, "train")
+    p = from_mapping(TokenizerParams, yaml.safe_load(PARAMS.read_text())["tokenizer"], "tokenizer")
     model = SkeletonTokenizer(tokenizer_config(layout.name, **json.loads(args.cfg)))
     weights = torch.from_numpy(weights_from_parts(layout, PART_WEIGHTS))
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
@@ -135,7 +105,14 @@ def main() -> None:
         opt.step()
     minutes = (time.perf_counter() - t0) / 60
     cpu = (time.process_time() - cpu0) / 60
-    te, va, tr = evaluate(model, test), evaluate(model, val), evaluate(model, train[:300])
+    mpjpe, tokens = {}, None
+    for part in ("train", "val", "test"):
+        idx = store.split(BENCHMARK, part)
+        metrics, part_tokens = evaluate(model, store, idx[:300] if part == "train" else idx, p)
+        mpjpe[part] = metrics["mpjpe_mm"]
+        if part == "train":
+            tokens = part_tokens
+    use = codebook_usage(tokens, model.codebook_sizes)
     print(
         json.dumps(
             {
@@ -143,12 +120,10 @@ def main() -> None:
                 "steps": args.steps,
                 "wall_min": round(minutes, 1),
                 "cpu_min": round(cpu, 1),
-                "test_mpjpe_mm": round(te["mpjpe"], 1),
-                "test_root_mm": round(te["root"], 1),
-                "test_root_relative_mm": round(te["rel"], 1),
-                "val_mpjpe_mm": round(va["mpjpe"], 1),
-                "train_mpjpe_mm": round(tr["mpjpe"], 1),
-                "train300_code_use": [round(u, 2) for u in tr["use"]],
+                **{f"{part}_mpjpe_mm": round(v, 1) for part, v in mpjpe.items()},
+                "train300_code_use": [
+                    round(use[f"utilisation_{lv}"], 2) for lv in range(len(model.codebook_sizes))
+                ],
             }
         )
     )
