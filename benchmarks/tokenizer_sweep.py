@@ -45,7 +45,9 @@ def run_variant(name: str, params: dict, store: Path, work: Path) -> dict:
     folder.mkdir(parents=True, exist_ok=True)
     params_file = folder / "params.yaml"
     params_file.write_text(yaml.safe_dump(params, sort_keys=False))
-    py = [sys.executable, "-m"]
+    # through the launcher, as dvc.yaml runs them (it sets the reproducible mode's environment)
+    py = [sys.executable, "-m", "stages.launch", "--params", str(params_file), "--section"]
+    py += ["tokenizer"]
     common = ["--params", str(params_file), "--store", str(store)]
     t0 = time.perf_counter()
     cpu0 = _children_cpu_seconds()

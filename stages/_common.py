@@ -29,37 +29,6 @@ def load_params(cls: type[T], section: str, params_file: Path) -> T:
         fail(f"{params_file}: {err}")
 
 
-def pipeline_params(params_file: Path):
-    """The sections prediction and export replay (:class:`skelpipe.predict.PipelineParams`), and
-    the ``paths`` section. Sections a pipeline lacks (NW-UCLA: ``denoise``) are None."""
-    from skelpipe.params import (
-        AlignParams,
-        DenoiseParams,
-        ShardParams,
-        TokenizerParams,
-        TrainParams,
-    )
-    from skelpipe.predict import PipelineParams
-
-    try:
-        doc = yaml.safe_load(Path(params_file).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as err:
-        fail(f"{params_file}: {err}")
-
-    def section(cls: type, key: str, optional: bool = False):
-        return None if optional and key not in doc else load_params(cls, key, params_file)
-
-    p = PipelineParams(
-        dataset=section(ShardParams, "shard").dataset,
-        denoise=section(DenoiseParams, "denoise", optional=True),
-        align=section(AlignParams, "align"),
-        train=section(TrainParams, "train"),
-        token_stream=section(TrainParams, "token_stream", optional=True),
-        tokenizer=section(TokenizerParams, "tokenizer", optional=True),
-    )
-    return p, doc.get("paths") or {}
-
-
 def fail(message: str) -> None:
     """Stop the stage with a one-line message and exit code 1 (no traceback)."""
     print(f"error: {message}", file=sys.stderr)

@@ -28,11 +28,13 @@ def train_and_report(
     run_id: str,
     label: str,
     paths: dict[str, Path],
+    runtime: dict,
 ) -> None:
     """Train ``net`` on ``datasets`` (train / val / test) and write the stream's outputs.
 
     ``paths`` holds ``checkpoint`` (folder of the resumable ``last.pt``), ``live`` (DVCLive),
-    ``out`` (output folder), ``plots`` (confusion data) and ``metrics`` (JSON).
+    ``out`` (output folder), ``plots`` (confusion data) and ``metrics`` (JSON); ``runtime``
+    (threads, kernels, reproducible mode) goes into the metrics beside the scores.
     """
     paths["checkpoint"].mkdir(parents=True, exist_ok=True)
     ckpt = paths["checkpoint"] / "last.pt"
@@ -46,4 +48,4 @@ def train_and_report(
                 for part in ("val", "test")
             }
             summary = write_outputs(tmp, paths["plots"], net, store, results, state.history)
-        write_metrics(paths["metrics"], summary)
+        write_metrics(paths["metrics"], {**summary, **runtime})

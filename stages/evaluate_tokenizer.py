@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from skelpipe.models.runtime import configure_cpu_runtime
 from skelpipe.params import TokenizerParams
 from skelpipe.skeleton import get_layout
 from skelpipe.store import SampleStore
@@ -20,6 +19,7 @@ from skelpipe.tokenizer_train import (
 )
 from skelpipe.viz import save_strips
 from stages._common import fail, load_params, write_metrics
+from stages._runtime import start_runtime
 
 app = typer.Typer(add_completion=False)
 N_PICTURES = 3  # test samples drawn, original above reconstruction
@@ -34,7 +34,7 @@ def main(
     params_file: Path = typer.Option(Path("params.yaml"), "--params"),
 ) -> None:
     p = load_params(TokenizerParams, "tokenizer", params_file)
-    configure_cpu_runtime(p.threads or None)
+    runtime = start_runtime(p)
     s = SampleStore(store)
     try:
         net = load_tokenizer(model)
@@ -65,7 +65,7 @@ def main(
         rows += [sample, tokenize_sample(net, sample, p)[1]]
         titles += [s.names[i], "reconstruction"]
     save_strips(picture, rows, titles, layout, styles=["-", "--"] * N_PICTURES)
-    write_metrics(metrics, {k: _round(v) for k, v in result.items()})
+    write_metrics(metrics, {**{k: _round(v) for k, v in result.items()}, **runtime})
 
 
 def _round(v):

@@ -16,7 +16,8 @@ from skelpipe.export_model import (
     tokenizer_part,
 )
 from skelpipe.predict import EnsemblePredictor, PredictError
-from stages._common import fail, pipeline_params
+from stages._common import fail
+from stages._pipeline_params import pipeline_params
 
 TOLERANCE = 1e-4  # max |exported - PyTorch| accepted on the check input
 

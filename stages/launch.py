@@ -2,11 +2,15 @@
 
     python -m stages.launch --params params.yaml --section train stages.train --model ctrgcn ...
 
-A ``dvc.yaml`` command cannot branch: this reads ``<section>.launcher`` and ``<section>.nproc``
-and replaces itself with ``python -m <module> <args>`` (``local``) or
+A ``dvc.yaml`` command cannot branch: this reads ``<section>.launcher``, ``<section>.nproc`` and
+``<section>.reproducible`` and replaces itself with ``python -m <module> <args>`` (``local``) or
 ``torchrun --standalone --nproc_per_node=<nproc> -m <module> <args>`` (``torchrun``; one machine,
 a free rendezvous port). Several machines: run ``torchrun`` with the usual rendezvous flags
 yourself (README, "Distributed training").
+
+``reproducible: true`` starts the stage with the environment of :mod:`skelpipe.reproducible`
+(kernels pinned to AVX2, ``<section>.threads`` threads): it must be set before the stage process
+imports torch, which is why the launcher, and not the stage, sets it.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from pathlib import Path
 import typer
 
 from skelpipe.params import TokenizerParams, TrainParams
+from skelpipe.reproducible import ReproducibleModeError, reproducible_env
 from stages._common import fail, load_params
 
 app = typer.Typer(add_completion=False)
@@ -41,8 +46,14 @@ def main(
     if p.launcher == "torchrun":
         run = ["-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={p.nproc}"]
         cmd = [sys.executable, *run, "-m", module, *ctx.args]
+    env = dict(os.environ)
+    if p.reproducible:
+        try:
+            env.update(reproducible_env(p.threads))
+        except ReproducibleModeError as err:
+            fail(f"{params_file}: {section}: {err}")
     sys.stdout.flush()
-    os.execv(sys.executable, cmd)
+    os.execve(sys.executable, cmd, env)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,8 @@ import typer
 from skelpipe.io.raw_sources import Rejected
 from skelpipe.predict import EnsemblePredictor, PredictError, read_weights
 from skelpipe.progress import progress_bar
-from stages._common import fail, pipeline_params
+from stages._common import fail
+from stages._pipeline_params import pipeline_params
 
 UCLA_PARAMS = Path("pipelines/nw_ucla/params.yaml")
 

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import typer
 
-from skelpipe.models.runtime import configure_cpu_runtime
 from skelpipe.params import TokenizerParams
 from skelpipe.progress import progress_bar
 from skelpipe.store import SampleStore
@@ -14,6 +13,7 @@ from skelpipe.token_store import write_token_store
 from skelpipe.tokenizer_io import TokenizerLoadError, load_tokenizer
 from skelpipe.tokenizer_train import tokenize_sample
 from stages._common import atomic_dir, fail, load_params, write_metrics
+from stages._runtime import start_runtime
 
 app = typer.Typer(add_completion=False)
 
@@ -27,7 +27,7 @@ def main(
     params_file: Path = typer.Option(Path("params.yaml"), "--params"),
 ) -> None:
     p = load_params(TokenizerParams, "tokenizer", params_file)
-    configure_cpu_runtime(p.threads or None)
+    runtime = start_runtime(p)
     s = SampleStore(store)
     try:
         net = load_tokenizer(model)
@@ -50,7 +50,7 @@ def main(
     }
     with atomic_dir(out) as tmp:
         counts = write_token_store(tmp, s.names, s.meta["label"], s.n_frames, tokens, attrs)
-    write_metrics(metrics, counts)
+    write_metrics(metrics, {**counts, **runtime})
 
 
 if __name__ == "__main__":

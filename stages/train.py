@@ -12,11 +12,11 @@ import typer
 
 from skelpipe import distributed
 from skelpipe.models import build_model
-from skelpipe.models.runtime import configure_cpu_runtime
 from skelpipe.params import TrainParams
 from skelpipe.store import SampleStore
 from skelpipe.train import build_datasets, config_hash, resolve_device
 from stages._common import fail, load_params
+from stages._runtime import start_runtime
 from stages._stream import train_and_report
 
 app = typer.Typer(add_completion=False)
@@ -35,7 +35,7 @@ def main(
     params_file: Path = typer.Option(Path("params.yaml"), "--params"),
 ) -> None:
     p = load_params(TrainParams, "train", params_file)
-    configure_cpu_runtime(p.threads or None)  # threads, flush-to-zero denormals, glibc malloc
+    runtime = start_runtime(p)
     distributed.setup(resolve_device(p))
     torch.manual_seed(p.seed)
     s = SampleStore(store)
@@ -46,7 +46,7 @@ def main(
         fail(str(err))
     paths = {"checkpoint": checkpoint, "live": live, "out": out, "plots": plots, "metrics": metrics}
     run_id = config_hash(p, model, stream)
-    train_and_report(net, ds, p, s, run_id, f"{model}-{stream}", paths)
+    train_and_report(net, ds, p, s, run_id, f"{model}-{stream}", paths, runtime)
     distributed.teardown()
 
 

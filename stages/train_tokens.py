@@ -11,7 +11,6 @@ import torch
 import typer
 
 from skelpipe import distributed
-from skelpipe.models.runtime import configure_cpu_runtime
 from skelpipe.models.token_transformer import TokenTransformer, TokenTransformerConfig
 from skelpipe.params import TrainParams
 from skelpipe.store import SampleStore
@@ -19,6 +18,7 @@ from skelpipe.token_store import TokenStore, TokenStoreError
 from skelpipe.token_stream import TokenDataset
 from skelpipe.train import config_hash, resolve_device
 from stages._common import fail, load_params
+from stages._runtime import start_runtime
 from stages._stream import train_and_report
 
 app = typer.Typer(add_completion=False)
@@ -36,7 +36,7 @@ def main(
     params_file: Path = typer.Option(Path("params.yaml"), "--params"),
 ) -> None:
     p = load_params(TrainParams, "token_stream", params_file)
-    configure_cpu_runtime(p.threads or None)
+    runtime = start_runtime(p)
     distributed.setup(resolve_device(p))
     torch.manual_seed(p.seed)
     s = SampleStore(store)
@@ -56,7 +56,7 @@ def main(
     )
     paths = {"checkpoint": checkpoint, "live": live, "out": out, "plots": plots, "metrics": metrics}
     run_id = config_hash(p, "token_transformer", str(cfg))
-    train_and_report(TokenTransformer(cfg), ds, p, s, run_id, "tokens", paths)
+    train_and_report(TokenTransformer(cfg), ds, p, s, run_id, "tokens", paths, runtime)
     distributed.teardown()
 
 

@@ -17,7 +17,7 @@ from skelpipe.io.raw_sources import Rejected, list_raw_files
 from skelpipe.io.rejected import write_rejected
 from skelpipe.predict import load_sample
 from skelpipe.runner import denoise_part, parse_part
-from stages._common import pipeline_params
+from stages._pipeline_params import pipeline_params
 from tests.test_denoise import BASE_ID, upright
 from tests.test_predict import NTU_PARAMS
 

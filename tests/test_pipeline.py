@@ -279,3 +279,37 @@ def test_quantizer_experiment_reruns_the_token_chain_and_diffs(repo: Path) -> No
     assert changed["test_mpjpe_mm"]["old"] == before["test_mpjpe_mm"]
     assert changed["test_mpjpe_mm"]["new"] == after["test_mpjpe_mm"]
     assert "bits_per_frame" in changed
+
+
+def test_editing_skeleton_marks_every_stage_that_runs_it_stale(repo: Path) -> None:
+    """An edit to the skeleton definitions (bone pairs, edges) is seen by DVC: every stage whose
+    code imports skeleton.py reports it as a changed dependency, none serves its old output."""
+    _dvc(repo, "repro")
+    skeleton = repo / "src" / "skelpipe" / "skeleton.py"
+    original = skeleton.read_text()
+    try:
+        skeleton.write_text(original + "\n# an edited bone pair\n")
+        status = json.loads(_dvc(repo, "status", "--json", "dvc.yaml", with_stderr=False))
+    finally:
+        skeleton.write_text(original)
+    stale = {
+        name
+        for name, changes in status.items()
+        for change in changes
+        if "src/skelpipe/skeleton.py" in change.get("changed deps", {})
+    }
+    assert {"train@ctrgcn-joint", "train@ctrgcn-bone", "train_tokenizer", "train_tokens"} <= stale
+    assert {"parse", "denoise", "align", "shard"} <= stale
+    assert "up to date" in _dvc(repo, "status", "dvc.yaml")  # restored: nothing to rerun
+
+
+def test_adding_a_model_runs_only_its_streams_and_the_ensemble(repo: Path) -> None:
+    """`train.models` is a matrix axis, not a tracked key: the finished CTR-GCN streams stay."""
+    _dvc(repo, "repro")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+    _run([*git, "add", "-A"], repo)
+    _run([*git, "commit", "-qm", "baseline: ctrgcn", "--allow-empty"], repo)
+    out = _dvc(repo, "exp", "run", "-S", "train.models=[ctrgcn,stgcnpp]")
+    assert _ran(out) == {"train@stgcnpp-joint", "train@stgcnpp-bone", "ensemble"}, out
+    metrics = json.loads((repo / "metrics" / "train" / "stgcnpp-joint.json").read_text())
+    assert metrics["reproducible"] is True and metrics["cpu_capability"] == "AVX2"

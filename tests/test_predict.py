@@ -23,7 +23,7 @@ from skelpipe.predict import EnsemblePredictor, load_sample
 from skelpipe.runner import align_part, denoise_part, parse_part
 from skelpipe.skeleton import NTU25
 from skelpipe.train import input_config
-from stages._common import pipeline_params
+from stages._pipeline_params import pipeline_params
 from stages.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -4,10 +4,12 @@ store round trip, and the token-stream classifier's data and model."""
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+import yaml
 
 from skelpipe.body_frame import present_frames
 from skelpipe.models.token_transformer import TokenTransformer, TokenTransformerConfig
@@ -29,6 +31,8 @@ from skelpipe.tokenizer_train import (
     tokenize_sample,
 )
 from tests.test_shards import _build, _sequences
+
+ROOT = Path(__file__).resolve().parents[1]
 
 P = TokenizerParams(
     benchmark="ntu60_xsub",
@@ -73,6 +77,7 @@ P = TokenizerParams(
     seed=4,
     num_workers=0,
     threads=1,
+    reproducible=False,  # in-process: the pinned environment is set by stages.launch
     device="cpu",
     amp=False,
     eval_every=1,
@@ -257,13 +262,17 @@ def test_a_broken_tokenizer_folder_fails_cleanly(store, tmp_path) -> None:
             )
         ),
     }
+    doc = yaml.safe_load((ROOT / "params.yaml").read_text())
+    doc["tokenizer"]["reproducible"] = False  # in-process: no launcher to pin the kernels
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump(doc))
     for name, damage in broken.items():
         folder = tmp_path / name
         save_tokenizer(SkeletonTokenizer(cfg), folder)
         damage(folder)
         with pytest.raises(TokenizerLoadError, match=str(folder)):
             load_tokenizer(folder)
-        args = ["--store", str(store.path), "--model", str(folder)]
+        args = ["--params", str(params), "--store", str(store.path), "--model", str(folder)]
         args += ["--out", str(tmp_path / f"{name}.zarr"), "--metrics", str(tmp_path / "m.json")]
         result = CliRunner().invoke(app, args)
         assert result.exit_code == 1, name

@@ -41,6 +41,7 @@ P = TrainParams(
     seed=3,
     num_workers=0,
     threads=1,
+    reproducible=False,  # in-process: the pinned environment is set by stages.launch
     device="cpu",
     amp=True,
     compile=True,

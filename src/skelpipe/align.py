@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from skelpipe.exact import cross, dot, inv3, matmul, norm
 from skelpipe.params import AlignParams
 from skelpipe.skeleton import Layout
 
@@ -66,15 +67,15 @@ def ground_rotation(frame: np.ndarray, layout: Layout, mirror: bool) -> np.ndarr
     base, top = layout.spine_up
     right, left = layout.hip_line
     v1 = frame[top].astype(np.float64) - frame[base]
-    n1 = np.linalg.norm(v1)
+    n1 = norm(v1)
     if n1 <= 0.0:
         return None
     v1 /= n1
     hips = frame[left].astype(np.float64) - frame[right]
-    v2 = hips - np.dot(v1, hips) * v1
-    v2 /= np.linalg.norm(v2)
-    v3 = np.cross(v2, v1) if mirror else np.cross(v1, v2)
-    v3 /= np.linalg.norm(v3)
+    v2 = hips - dot(v1, hips) * v1
+    v2 /= norm(v2)
+    v3 = cross(v2, v1) if mirror else cross(v1, v2)
+    v3 /= norm(v3)
     return np.stack([v2, v3, v1], axis=1)  # (3, 3) columns
 
 
@@ -99,7 +100,7 @@ def align_to_ground(joints: np.ndarray, layout: Layout, reference: bool) -> np.n
             if not reference:
                 out[:, p] = person
             continue
-        out[:, p] = (person.astype(np.float64) @ np.linalg.inv(rot).T).astype(np.float32)
+        out[:, p] = matmul(person.astype(np.float64), inv3(rot).T).astype(np.float32)
     return out
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from skelpipe.exact import cross, dot, matmul, norm
 from skelpipe.skeleton import Layout
 
 _EPS = 1e-8  # norms below this count as zero (degenerate axes)
@@ -34,7 +35,7 @@ def present_frames(x: np.ndarray) -> np.ndarray:
 
 def _mean_direction(vectors: np.ndarray) -> np.ndarray:
     """Mean of the unit vectors among ``vectors`` (F, 3); zero-length rows are left out."""
-    norms = np.linalg.norm(vectors, axis=1)
+    norms = norm(vectors, axis=1)
     keep = norms > _EPS
     if not keep.any():
         return np.zeros(3)
@@ -63,17 +64,17 @@ def body_frame(x: np.ndarray, layout: Layout) -> tuple[np.ndarray, np.ndarray]:
     frames = person[valid]  # (F, V, 3)
     up = _mean_direction(frames[:, top] - frames[:, base])
     lateral = _mean_direction(frames[:, left] - frames[:, right])
-    n_up = np.linalg.norm(up)
+    n_up = norm(up)
     if n_up <= _EPS:
         return np.eye(3), origin
     up = up / n_up
-    n_hips = np.linalg.norm(lateral)
-    lateral = lateral - np.dot(lateral, up) * up  # Gram-Schmidt
-    n_lat = np.linalg.norm(lateral)
+    n_hips = norm(lateral)
+    lateral = lateral - dot(lateral, up) * up  # Gram-Schmidt
+    n_lat = norm(lateral)
     if n_hips <= _EPS or n_lat <= _COLLINEAR * n_hips:
         return np.eye(3), origin
     lateral = lateral / n_lat
-    facing = np.cross(lateral, up)
+    facing = cross(lateral, up)
     return np.stack([lateral, up, facing]), origin
 
 
@@ -88,7 +89,7 @@ def to_body_frame(x: np.ndarray, R: np.ndarray, origin: np.ndarray) -> np.ndarra
         same shape and dtype as ``x``.
     """
     present = present_frames(x)  # (...)
-    y = (x.astype(np.float64) - origin) @ np.asarray(R, dtype=np.float64).T
+    y = matmul(x.astype(np.float64) - origin, np.asarray(R, dtype=np.float64).T)
     y[~present] = 0.0
     return y.astype(x.dtype)
 
@@ -102,6 +103,6 @@ def from_body_frame(y: np.ndarray, R: np.ndarray, origin: np.ndarray) -> np.ndar
         same shape and dtype as ``y``.
     """
     present = present_frames(y)  # (...)
-    x = y.astype(np.float64) @ np.asarray(R, dtype=np.float64) + origin
+    x = matmul(y.astype(np.float64), np.asarray(R, dtype=np.float64)) + origin
     x[~present] = 0.0
     return x.astype(y.dtype)

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from skelpipe.evaluate import topk_accuracy
+from skelpipe.exact import weighted_sum
 
 
 class EnsembleError(ValueError):
@@ -80,7 +81,7 @@ def join_by_name(streams: dict[str, Scores]) -> tuple[np.ndarray, np.ndarray, np
 
 def combine(stack: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Weighted sum of stream scores: (S, N, K), (S,) -> (N, K)."""
-    return np.tensordot(np.asarray(weights, dtype=np.float64), stack, axes=1)
+    return weighted_sum(np.asarray(weights, dtype=np.float64), stack)
 
 
 def fit_weights(stack: np.ndarray, labels: np.ndarray, grid: tuple[float, ...]) -> np.ndarray:

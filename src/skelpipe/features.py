@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from skelpipe.exact import matmul
 from skelpipe.skeleton import Layout
 
 STREAMS = ("joint", "bone", "joint_motion", "bone_motion")
@@ -81,13 +82,13 @@ def rotation_matrix(angles: np.ndarray) -> np.ndarray:
     rx = np.array([[1, 0, 0], [0, cx, sx], [0, -sx, cx]])
     ry = np.array([[cy, 0, -sy], [0, 1, 0], [sy, 0, cy]])
     rz = np.array([[cz, sz, 0], [-sz, cz, 0], [0, 0, 1]])
-    return rz @ ry @ rx
+    return matmul(matmul(rz, ry), rx)
 
 
 def random_rotate(data: np.ndarray, theta: float, rng: np.random.Generator) -> np.ndarray:
     """Rotate every frame of (T, M, V, 3) by one random rotation; zero joints stay zero."""
     rot = rotation_matrix(rng.uniform(-theta, theta, size=3)).astype(np.float32)
-    return data @ rot.T
+    return matmul(data, rot.T)
 
 
 def to_stream(data: np.ndarray, stream: str, layout: Layout) -> np.ndarray:

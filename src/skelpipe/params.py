@@ -22,6 +22,29 @@ class ParamsError(ValueError):
     """A params section that does not match its dataclass."""
 
 
+def untracked(reason: str, **kwargs: Any) -> Any:
+    """A field that cannot change a stage's outputs, so ``dvc.yaml`` does not track it.
+
+    ``reason`` says why (a matrix axis, a process count whose outputs are proven identical).
+    """
+    return dataclasses.field(metadata={"untracked": reason}, **kwargs)
+
+
+def tracked_keys(cls: type) -> list[str]:
+    """The keys of a section that ``dvc.yaml`` must track: every leaf field, nested ones dotted
+    (``validation.seed``), less the :func:`untracked` ones."""
+    hints = typing.get_type_hints(cls)
+    keys: list[str] = []
+    for f in dataclasses.fields(cls):
+        if "untracked" in f.metadata:
+            continue
+        if dataclasses.is_dataclass(hints[f.name]):
+            keys.extend(f"{f.name}.{k}" for k in tracked_keys(hints[f.name]))
+        else:
+            keys.append(f.name)
+    return keys
+
+
 def from_mapping(cls: type[T], mapping: Mapping[str, Any] | None, section: str) -> T:
     """Build the frozen dataclass ``cls`` from ``mapping``.
 
@@ -98,7 +121,7 @@ OnError = Literal["skip", "fail"]
 class ParseParams:
     """Section ``parse``: raw files -> HDF5 with every field."""
 
-    workers: int  # processes; 0 = one per core
+    workers: int = untracked("process count: the parts are merged in order")  # 0 = one per core
     on_error: OnError  # skip: record bad files and go on; fail: stop at the first bad file
     missing_list: str  # optional file of sample names to leave out (the official list); "" = none
     part_files: int  # files per part: the unit of parallel work downstream (bounded memory)
@@ -113,7 +136,7 @@ class DenoiseParams:
     spread_ratio: float  # noise_spr_thres1 = 0.8: frame valid if x-spread <= 0.8 * y-spread
     spread_drop_ratio: float  # noise_spr_thres2 = 0.69754: drop if invalid-frame ratio >= this
     on_error: OnError  # a sample whose every body is filtered out: skip (record) or fail
-    workers: int  # processes; 0 = one per core
+    workers: int = untracked("process count: the parts are merged in order")  # 0 = one per core
 
 
 @dataclass(frozen=True)
@@ -124,7 +147,7 @@ class AlignParams:
     center: bool  # translate to actor-1 SpineMid of its first present frame (seq_translation)
     ground: bool  # InfoGCN create_aligned_dataset: spine up, hips along x, per person
     pad_second_actor: Literal["zeros", "copy"]  # NTU60 reference: zeros; NTU120 reference: copy
-    workers: int  # processes; 0 = one per core
+    workers: int = untracked("process count: the parts are merged in order")  # 0 = one per core
 
 
 @dataclass(frozen=True)
@@ -169,7 +192,7 @@ class SynthParams:
     p_zero_frames: float  # P(a few frames with body count 0): dropped by the parser
     p_id_switch: float  # P(a one-person sample's body gets a new ID mid-sample)
     newline: Literal["crlf", "lf"]  # line ending of the files; the official zip uses CRLF
-    workers: int  # processes; 0 = one per core
+    workers: int = untracked("process count: the parts are merged in order")  # 0 = one per core
 
 
 @dataclass(frozen=True)
@@ -181,8 +204,8 @@ class TrainParams:
     """
 
     benchmark: str  # store split to train on, e.g. ntu60_xsub / nw_ucla_xview
-    models: tuple[str, ...]  # matrix axis: stgcn, stgcnpp, ctrgcn, infogcn, tsgcnext
-    streams: tuple[str, ...]  # matrix axis: joint, bone, joint_motion, bone_motion
+    models: tuple[str, ...] = untracked("matrix axis")  # stgcn, stgcnpp, ctrgcn, infogcn, ...
+    streams: tuple[str, ...] = untracked("matrix axis")  # joint, bone, joint_motion, ...
     preset: Literal["paper", "cpu"]  # model width preset
     epochs: int
     batch_size: int
@@ -201,7 +224,8 @@ class TrainParams:
     rotate_theta: float  # random rotation (radians) in training; 0 = off
     seed: int
     num_workers: int  # DataLoader workers (each opens its own store handle)
-    threads: int  # torch intra-op threads on CPU; 0 = torch default
+    threads: int  # torch intra-op threads on CPU; 0 = torch default (not with reproducible)
+    reproducible: bool  # pin CPU kernels (AVX2), threads, deterministic algorithms: same bytes
     device: Literal["auto", "cpu", "cuda"]
     amp: bool  # mixed precision on CUDA (ignored on CPU)
     compile: bool  # torch.compile the model (CUDA only; CPU keeps eager mode)
@@ -268,10 +292,25 @@ class TokenizerParams:
     grad_clip: float  # max gradient norm (0 = off)
     seed: int
     num_workers: int  # DataLoader workers
-    threads: int  # torch intra-op threads on CPU; 0 = torch default
+    threads: int  # torch intra-op threads on CPU; 0 = torch default (not with reproducible)
+    reproducible: bool  # pin CPU kernels (AVX2), threads, deterministic algorithms: same bytes
     device: Literal["auto", "cpu", "cuda"]
     amp: bool  # bfloat16 autocast on CUDA (ignored on CPU)
     eval_every: int  # epochs between validation passes (the last epoch is always evaluated)
     optimizer: Literal["sgd", "adamw"] = "sgd"  # sgd: momentum / nesterov; adamw: transformers
     launcher: Literal["local", "torchrun"] = "local"  # how `stages.launch` starts the stage
     nproc: int = 1  # torchrun --nproc_per_node (processes = devices per machine)
+
+
+# section name in params.yaml -> its dataclass (the launcher and the params checks read this)
+SECTION_TYPES: dict[str, type] = {
+    "synth": SynthParams,
+    "parse": ParseParams,
+    "denoise": DenoiseParams,
+    "align": AlignParams,
+    "shard": ShardParams,
+    "train": TrainParams,
+    "token_stream": TrainParams,
+    "tokenizer": TokenizerParams,
+    "ensemble": EnsembleParams,
+}

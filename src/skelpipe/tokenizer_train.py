@@ -20,6 +20,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from skelpipe import distributed
 from skelpipe.body_frame import body_frame, from_body_frame, present_frames, to_body_frame
+from skelpipe.exact import matmul
 from skelpipe.models.gumbel import gumbel_temperature
 from skelpipe.models.metrics_recon import reconstruction_metrics
 from skelpipe.models.quantizers import codebook_usage
@@ -117,7 +118,7 @@ def augment_clip(
         theta = np.deg2rad(yaw * p.augment_yaw_deg)
         c, s = np.cos(theta), np.sin(theta)
         rot = np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]], dtype=np.float32)
-        out = out @ rot.T
+        out = matmul(out, rot.T)
     if p.augment_scale > 0:
         out *= np.float32(1 + scale * p.augment_scale)
     return out

@@ -31,7 +31,7 @@ from torch.utils.data import DataLoader, Dataset
 from skelpipe import distributed
 from skelpipe.evaluate import topk_accuracy
 from skelpipe.features import InputConfig, make_input
-from skelpipe.params import TrainParams
+from skelpipe.params import TrainParams, tracked_keys
 from skelpipe.progress import progress_bar
 from skelpipe.skeleton import Layout, get_layout
 from skelpipe.store import SampleStore
@@ -104,7 +104,8 @@ def code_fingerprint() -> str:
 
 def config_hash(p: TrainParams, model: str, stream: str) -> str:
     """Identifies a run: a checkpoint of another configuration or code is never resumed."""
-    blob = {"params": asdict(p), "model": model, "stream": stream, "code": code_fingerprint()}
+    tracked = {k: v for k, v in asdict(p).items() if k in tracked_keys(TrainParams)}
+    blob = {"params": tracked, "model": model, "stream": stream, "code": code_fingerprint()}
     return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()[:16]
 
 

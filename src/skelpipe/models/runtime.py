@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
 import platform
 
 import torch
+
+from skelpipe.reproducible import ReproducibleModeError, env_mismatches
 
 _M_TRIM_THRESHOLD = -1  # glibc malloc.h
 _M_MMAP_THRESHOLD = -3
@@ -39,14 +42,41 @@ def tune_glibc_malloc(keep_bytes: int = _KEEP_BYTES) -> bool:
     return bool(ok_mmap and ok_trim)
 
 
-def configure_cpu_runtime(num_threads: int | None = None, tune_malloc: bool = True) -> dict:
+def configure_cpu_runtime(
+    num_threads: int | None = None, tune_malloc: bool = True, reproducible: bool = False
+) -> dict:
     """Set torch threads, flush denormals to zero and (on glibc) tune the allocator.
+
+    ``reproducible``: require the pinned kernels of :mod:`skelpipe.reproducible` (set by
+    ``stages.launch`` before this process imported torch) and use deterministic algorithms.
 
     Returns:
         the settings applied, for logging.
+
+    Raises:
+        ReproducibleModeError: ``reproducible`` is asked for and the environment is not pinned.
     """
+    if reproducible:
+        wrong = env_mismatches(os.environ, num_threads or 0)
+        if wrong:
+            raise ReproducibleModeError(
+                "reproducible mode: start the stage through `python -m stages.launch` (it pins "
+                f"the CPU kernels before torch is imported), or set reproducible: false; {wrong[0]}"
+            )
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.backends.cudnn.benchmark = False
     if num_threads:
         torch.set_num_threads(num_threads)
     flush = torch.set_flush_denormal(True)
     malloc = tune_glibc_malloc() if tune_malloc else False
     return {"threads": torch.get_num_threads(), "flush_denormal": flush, "malloc_tuned": malloc}
+
+
+def runtime_metrics(reproducible: bool) -> dict:
+    """What decides the floating-point bytes of a run, for the stage's metrics JSON."""
+    return {
+        "reproducible": reproducible,
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "threads": torch.get_num_threads(),
+        "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
+    }

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from skelpipe.class_names import NTU120_NAMES
+from skelpipe.exact import norm
 from skelpipe.synth.body import (
     HEAD,
     NECK,
@@ -258,7 +259,7 @@ def punch_pair(a: Ctx, b: Ctx, ma: Motion, mb: Motion) -> float:
 def punch_contact(a: Ctx, b: Ctx, ka: Kin, kb: Kin) -> None:
     to_a = ka.pos[:, SPINE_SHOULDER] - kb.pos[:, SPINE_SHOULDER]
     face = 0.5 * (kb.pos[:, HEAD] + kb.pos[:, NECK])
-    target = face + 0.06 * to_a / np.linalg.norm(to_a, axis=-1, keepdims=True)
+    target = face + 0.06 * to_a / norm(to_a, axis=-1, keepdims=True)
     reach(ka, a.bones, a.dom, target, keys(a.u, [0.35, 0.47, 0.53, 0.66], [0, 1, 1, 0]))
 
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from skelpipe.exact import matmul, norm
+
 SPINE_BASE, SPINE_MID, NECK, HEAD, SPINE_SHOULDER = 0, 1, 2, 3, 20
 SHOULDER, ELBOW, WRIST, HAND = (4, 8), (5, 9), (6, 10), (7, 11)
 HAND_TIP, THUMB = (21, 23), (22, 24)
@@ -175,7 +177,7 @@ class Kin:
     def placed(self, yaw: float, origin: np.ndarray) -> Kin:
         """The body turned left by ``yaw`` about the vertical and moved to ``origin`` (3,)."""
         r = rot_y(np.float64(yaw))  # (3, 3)
-        return Kin(self.pos @ r.T + origin, r @ self.torso, r @ self.pelvis)
+        return Kin(matmul(self.pos, r.T) + origin, matmul(r, self.torso), matmul(r, self.pelvis))
 
 
 def rot_x(a: np.ndarray) -> np.ndarray:
@@ -198,11 +200,11 @@ def rot_z(a: np.ndarray) -> np.ndarray:
 
 def _bend(angles: np.ndarray) -> np.ndarray:
     """(T, 3) forward, right, left-twist angles -> (T, 3, 3) rotation of an upward segment."""
-    return rot_y(angles[:, 2]) @ rot_x(-angles[:, 0]) @ rot_z(-angles[:, 1])
+    return matmul(matmul(rot_y(angles[:, 2]), rot_x(-angles[:, 0])), rot_z(-angles[:, 1]))
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
-    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-9)
+    return v / np.maximum(norm(v, axis=-1, keepdims=True), 1e-9)
 
 
 def pose_body(bones: Bones, m: Motion) -> Kin:
@@ -213,24 +215,25 @@ def pose_body(bones: Bones, m: Motion) -> Kin:
     """
     n = m.pelvis.shape[0]
     pos = np.zeros((n, 25, 3))
-    r_pelvis = rot_y(m.pelvis[:, 2]) @ rot_x(-m.pelvis[:, 0]) @ rot_z(-m.pelvis[:, 1])
-    r_low = r_pelvis @ _bend(0.5 * m.spine)
-    pos[:, SPINE_MID] = r_low @ np.array([0.0, bones.spine_low, 0.0])
-    r_torso = r_low @ _bend(0.5 * m.spine)
-    pos[:, SPINE_SHOULDER] = pos[:, SPINE_MID] + r_torso @ np.array([0.0, bones.spine_up, 0.0])
-    r_head = r_torso @ _bend(m.head)
-    pos[:, NECK] = pos[:, SPINE_SHOULDER] + r_head @ np.array([0.0, bones.neck, 0.0])
-    pos[:, HEAD] = pos[:, NECK] + r_head @ np.array([0.0, bones.head, 0.0])
+    r_pelvis = matmul(matmul(rot_y(m.pelvis[:, 2]), rot_x(-m.pelvis[:, 0])), rot_z(-m.pelvis[:, 1]))
+    r_low = matmul(r_pelvis, _bend(0.5 * m.spine))
+    pos[:, SPINE_MID] = matmul(r_low, np.array([0.0, bones.spine_low, 0.0]))
+    r_torso = matmul(r_low, _bend(0.5 * m.spine))
+    spine_up = matmul(r_torso, np.array([0.0, bones.spine_up, 0.0]))
+    pos[:, SPINE_SHOULDER] = pos[:, SPINE_MID] + spine_up
+    r_head = matmul(r_torso, _bend(m.head))
+    pos[:, NECK] = pos[:, SPINE_SHOULDER] + matmul(r_head, np.array([0.0, bones.neck, 0.0]))
+    pos[:, HEAD] = pos[:, NECK] + matmul(r_head, np.array([0.0, bones.head, 0.0]))
     for side in (0, 1):
         lat = LATERAL[side]
         offset = np.array([lat * bones.shoulder_half, -bones.shoulder_drop, 0.0])
-        pos[:, SHOULDER[side]] = pos[:, SPINE_SHOULDER] + r_torso @ offset
+        pos[:, SHOULDER[side]] = pos[:, SPINE_SHOULDER] + matmul(r_torso, offset)
         _pose_leg(pos, bones, m, side, r_pelvis)
     kin = Kin(pos, r_torso, r_pelvis)
     for side in (0, 1):
         lat = LATERAL[side]
         local = m.wrist[:, side] * np.array([lat, 1.0, -1.0]) * bones.arm  # (T, 3) right/up/back
-        target = pos[:, SHOULDER[side]] + (r_torso @ local[:, :, None])[:, :, 0]
+        target = pos[:, SHOULDER[side]] + matmul(r_torso, local[:, :, None])[:, :, 0]
         place_arm(kin, bones, side, target)
     _ground(pos, m)
     return kin
@@ -240,14 +243,14 @@ def _pose_leg(pos: np.ndarray, bones: Bones, m: Motion, side: int, r_pelvis: np.
     """Hip, knee, ankle and foot of one side; the foot stays roughly level with the ground."""
     lat = LATERAL[side]
     flex, abd, knee = m.hip[:, side, 0], m.hip[:, side, 1], m.knee[:, side]
-    hip = r_pelvis @ np.array([lat * bones.hip_half, -bones.hip_drop, 0.0])
-    r_thigh = r_pelvis @ rot_x(flex) @ rot_z(lat * abd)
-    knee_pos = hip + r_thigh @ np.array([0.0, -bones.thigh, 0.0])
-    r_shin = r_thigh @ rot_x(-knee)
-    ankle = knee_pos + r_shin @ np.array([0.0, -bones.shin, 0.0])
+    hip = matmul(r_pelvis, np.array([lat * bones.hip_half, -bones.hip_drop, 0.0]))
+    r_thigh = matmul(matmul(r_pelvis, rot_x(flex)), rot_z(lat * abd))
+    knee_pos = hip + matmul(r_thigh, np.array([0.0, -bones.thigh, 0.0]))
+    r_shin = matmul(r_thigh, rot_x(-knee))
+    ankle = knee_pos + matmul(r_shin, np.array([0.0, -bones.shin, 0.0]))
     # undo most of the shin's pitch so the foot points forward, not down or up
-    r_foot = r_shin @ rot_x(-0.8 * (flex - knee - m.pelvis[:, 0]))
-    foot = ankle + r_foot @ np.array([0.0, -0.03, -bones.foot])
+    r_foot = matmul(r_shin, rot_x(-0.8 * (flex - knee - m.pelvis[:, 0])))
+    foot = ankle + matmul(r_foot, np.array([0.0, -0.03, -bones.foot]))
     pos[:, HIP[side]], pos[:, KNEE[side]] = hip, knee_pos
     pos[:, ANKLE[side]], pos[:, FOOT[side]] = ankle, foot
 
@@ -275,7 +278,7 @@ def solve_two_bone(
         (middle, end), each (T, 3); the end is the target pulled into reach.
     """
     d_vec = target - root
-    d = np.linalg.norm(d_vec, axis=-1)
+    d = norm(d_vec, axis=-1)
     u = d_vec / np.maximum(d, 1e-9)[:, None]
     d = np.clip(d, abs(a - b) + 1e-3, (a + b) * (1.0 - 1e-4))
     cos_a = np.clip((a * a + d * d - b * b) / (2.0 * a * d), -1.0, 1.0)
@@ -292,14 +295,14 @@ def place_arm(kin: Kin, bones: Bones, side: int, target: np.ndarray) -> None:
         target: (T, 3) wanted wrist position in the frame of ``kin``.
     """
     lat = np.array([LATERAL[side], 1.0, 1.0])
-    pole = kin.torso @ (ARM_POLE * lat)  # (T, 3)
+    pole = matmul(kin.torso, ARM_POLE * lat)  # (T, 3)
     pos = kin.pos
     elbow, wrist = solve_two_bone(pos[:, SHOULDER[side]], target, pole, bones.upper_arm,
                                   bones.forearm)  # fmt: skip
     along = _unit(wrist - elbow)
     # palm side: towards the body's midline and front, made orthogonal to the forearm
-    inward = kin.torso @ np.array([-LATERAL[side], 0.0, -0.5])
-    alt = kin.torso @ np.array([0.0, 1.0, 0.0])
+    inward = matmul(kin.torso, np.array([-LATERAL[side], 0.0, -0.5]))
+    alt = matmul(kin.torso, np.array([0.0, 1.0, 0.0]))
     ref = np.where((np.abs(np.sum(_unit(inward) * along, -1)) > 0.9)[:, None], alt, inward)
     palm = _unit(ref - np.sum(ref * along, axis=-1, keepdims=True) * along)
     hand = wrist + bones.hand * along

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from skelpipe.exact import cross, matmul, norm
+
 # Nominal Kinect v2 intrinsics: 512 x 424 depth image, 1920 x 1080 colour image; the colour
 # camera sits about 5 cm beside the depth camera.
 DEPTH_F, DEPTH_C = 365.5, (256.0, 212.0)
@@ -36,20 +38,20 @@ class Camera:
 
     def to_camera(self, p: np.ndarray) -> np.ndarray:
         """World points (..., 3) -> Kinect camera space (..., 3)."""
-        return (p - self.position) @ self.rotation.T
+        return matmul(p - self.position, self.rotation.T)
 
     def direction(self, v: np.ndarray) -> np.ndarray:
         """World directions (..., 3) -> camera space (..., 3)."""
-        return v @ self.rotation.T
+        return matmul(v, self.rotation.T)
 
 
 def look_at(position: np.ndarray, target: np.ndarray) -> Camera:
     """A level (no roll) camera at ``position`` aimed at ``target``."""
     z = target - position
-    z = z / np.linalg.norm(z)
-    x = np.cross([0.0, 1.0, 0.0], z)
-    x = x / np.linalg.norm(x)
-    y = np.cross(z, x)
+    z = z / norm(z)
+    x = cross([0.0, 1.0, 0.0], z)
+    x = x / norm(x)
+    y = cross(z, x)
     return Camera(np.stack([x, y, z]), np.asarray(position, dtype=np.float64))
 
 
@@ -97,7 +99,7 @@ def clipped_edges(depth_xy: np.ndarray) -> np.ndarray:
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
-    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-9)
+    return v / np.maximum(norm(v, axis=-1, keepdims=True), 1e-9)
 
 
 def bone_frames(pos: np.ndarray, left: np.ndarray, front: np.ndarray) -> np.ndarray:
@@ -115,7 +117,7 @@ def bone_frames(pos: np.ndarray, left: np.ndarray, front: np.ndarray) -> np.ndar
     alt = np.broadcast_to(front[:, None, :], y.shape)
     ref = np.where(np.abs(np.sum(ref * y, -1, keepdims=True)) > 0.95, alt, ref)
     x = _unit(ref - np.sum(ref * y, -1, keepdims=True) * y)
-    return np.stack([x, y, np.cross(x, y)], axis=-1)
+    return np.stack([x, y, cross(x, y)], axis=-1)
 
 
 def orientations(frames: np.ndarray, rotation: np.ndarray | None = None) -> np.ndarray:
@@ -129,7 +131,7 @@ def orientations(frames: np.ndarray, rotation: np.ndarray | None = None) -> np.n
         (T, 25, 4) unit quaternions (w, x, y, z); zeros for the leaf joints, as Kinect writes.
     """
     if rotation is not None:
-        frames = rotation @ frames
+        frames = matmul(rotation, frames)
     out = np.zeros((frames.shape[0], 25, 4))
     out[:, list(CHILD)] = quaternions(frames)
     return out

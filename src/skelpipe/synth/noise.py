@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from skelpipe.exact import matmul
 from skelpipe.synth.camera import bone_frames, orientations, project
 from skelpipe.synth.render import tracking_states
 
@@ -109,7 +110,7 @@ def sideways_track(
     frames = _run(rng, host.frames, min(length, len(host.frames)))
     angle = np.deg2rad(rng.choice([-90.0, 90.0]) + rng.normal(0.0, 8.0))
     c, s = np.cos(angle), np.sin(angle)
-    lying = (rest - rest[1]) @ np.array([[c, s, 0.0], [-s, c, 0.0], [0.0, 0.0, 1.0]])
+    lying = matmul(rest - rest[1], np.array([[c, s, 0.0], [-s, c, 0.0], [0.0, 0.0, 1.0]]))
     rows = np.searchsorted(host.frames, frames)
     base = host.joints[rows[0], :, :3]
     z = base[:, 2].mean() + rng.uniform(-0.2, 0.5)

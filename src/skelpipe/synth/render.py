@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from skelpipe.exact import cross, matmul, norm
 from skelpipe.synth.camera import Camera, clipped_edges, orientations, project
 
 # Relative chance that a joint is only inferred (trackingState 1): the extremities most often.
@@ -69,7 +70,8 @@ def info_lines(
         handRightState, isRestricted (0), leanX, leanY (-1..1), trackingState (2).
     """
     n = joints.shape[0]
-    lean = np.stack([spine @ right, spine @ front], -1) + rng.normal(0.0, 0.015, (n, 2))
+    lean = np.stack([matmul(spine, right), matmul(spine, front)], -1)  # (T, 2)
+    lean = lean + rng.normal(0.0, 0.015, (n, 2))
     return np.concatenate(
         [
             clipped_edges(joints[:, :, 3:5])[:, None],
@@ -97,6 +99,6 @@ def render_body(
     quat = orientations(frames, cam.rotation)
     joints = joint_lines(rng, cam.to_camera(pos), quat, jitter_m, inferred_rate)
     spine = pos[:, 20] - pos[:, 0]
-    spine /= np.linalg.norm(spine, axis=-1, keepdims=True)
-    right = np.cross(front, [0.0, 1.0, 0.0])
+    spine /= norm(spine, axis=-1, keepdims=True)
+    right = cross(front, [0.0, 1.0, 0.0])
     return joints, info_lines(rng, joints, spine, right, front)

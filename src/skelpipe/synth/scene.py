@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from skelpipe.exact import matmul
 from skelpipe.synth.actions import ACTIONS
 from skelpipe.synth.body import Kin, Motion, Subject, make_subject, pose_body, rot_y
 from skelpipe.synth.camera import bone_frames
@@ -80,7 +81,7 @@ class Scene:
 
 
 def _front(yaw: float) -> np.ndarray:
-    return rot_y(np.float64(yaw)) @ np.array([0.0, 0.0, -1.0])
+    return matmul(rot_y(np.float64(yaw)), np.array([0.0, 0.0, -1.0]))
 
 
 def _idle(c: Ctx, m: Motion) -> None:
