@@ -4,6 +4,7 @@
     python benchmarks/train_speed.py --models ctrgcn --steps 10 --preset cpu
     python benchmarks/train_speed.py --default-runtime    # without configure_cpu_runtime
     python benchmarks/train_speed.py --store data/store.zarr   # loader on an existing store
+    python benchmarks/train_speed.py --paired 5 --models ctrgcn --preset cpu   # reproducible cost
 
 Models: forward + backward + SGD step, batch 16, T = 64, NTU layout (25 joints x 2 persons),
 2 threads, as the reference figure: the official CTR-GCN trains at about 3.3 samples/s on the
@@ -11,13 +12,20 @@ Models: forward + backward + SGD step, batch 16, T = 64, NTU layout (25 joints x
 T = 64, rotation, the stream's features) in one process, on ``--store`` or, if it is absent, on a
 store the data stages build from a small synthetic raw set. Prints one JSON line per model, one for
 the loader, and the loader's margin over the slowest model (target: 20x).
+
+``--paired N``: the cost of the reproducible mode. Runs the models N times in fresh processes with
+the mode off (the machine's own kernels) and on (the launcher's environment: kernels pinned to
+AVX2, deterministic algorithms), alternating which goes first, and prints each model's median
+samples/s both ways and their ratio.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -30,6 +38,7 @@ import torch.nn.functional as F
 
 from skelpipe.models import build_model, registry
 from skelpipe.models.runtime import configure_cpu_runtime
+from skelpipe.reproducible import PINNED, reproducible_env
 
 REFERENCE_CTRGCN_SAMPLES_PER_S = 3.3
 LOADER_TARGET_RATIO = 20.0
@@ -104,6 +113,30 @@ def default_store(workdir: Path, n_samples: int) -> Path:
     return workdir / f"run_{result['n_samples']}" / "store.zarr"
 
 
+def paired(args: argparse.Namespace, rounds: int) -> None:
+    """Reproducible mode off vs on, alternating in fresh processes; one JSON line per model."""
+    base = {k: v for k, v in os.environ.items() if k not in PINNED}
+    envs = {"off": base, "on": {**base, **reproducible_env(args.threads)}}
+    cmd = [sys.executable, __file__, "--no-loader", "--models", args.models]
+    cmd += ["--preset", args.preset, "--batch", str(args.batch), "--frames", str(args.frames)]
+    cmd += ["--steps", str(args.steps), "--threads", str(args.threads)]
+    rates: dict[tuple[str, str], list[float]] = {}
+    for r in range(rounds):
+        for mode in ("off", "on") if r % 2 == 0 else ("on", "off"):
+            extra = ["--reproducible"] if mode == "on" else []
+            out = subprocess.run(cmd + extra, env=envs[mode], capture_output=True, text=True)
+            if out.returncode != 0:
+                sys.exit(f"{mode} run failed:\n{out.stderr}")
+            for line in out.stdout.splitlines():
+                row = json.loads(line)
+                rates.setdefault((row["model"], mode), []).append(row["samples_per_s"])
+    for name in args.models.split(","):
+        off, on = (statistics.median(rates[(name, m)]) for m in ("off", "on"))
+        row = {"model": name, "preset": args.preset, "rounds": rounds, "threads": args.threads}
+        row.update(off_samples_per_s=off, on_samples_per_s=on, on_over_off=round(on / off, 3))
+        print(json.dumps(row), flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", default=",".join(registry), help="comma-separated model names")
@@ -117,11 +150,15 @@ def main() -> None:
     ap.add_argument("--loader-stream", default="bone_motion", help="the costliest stream")
     ap.add_argument("--loader-samples", type=int, default=800)
     ap.add_argument("--no-loader", action="store_true")
+    ap.add_argument("--reproducible", action="store_true", help="require the pinned environment")
+    ap.add_argument("--paired", type=int, default=0, help="rounds of reproducible off vs on")
     args = ap.parse_args()
+    if args.paired:
+        return paired(args, args.paired)
     if args.default_runtime:
         torch.set_num_threads(args.threads)
     else:
-        configure_cpu_runtime(args.threads)
+        configure_cpu_runtime(args.threads, reproducible=args.reproducible)
     rates = {}
     for name in args.models.split(","):
         torch.manual_seed(0)
@@ -135,6 +172,7 @@ def main() -> None:
             "samples_per_s": round(rate, 2),
             "best_samples_per_s": round(args.batch / min(times), 2),
             "runtime": "default" if args.default_runtime else "tuned",
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         }
         if name == "ctrgcn" and args.preset == "paper":
             row["x_reference_ctrgcn"] = round(rate / REFERENCE_CTRGCN_SAMPLES_PER_S, 2)

@@ -78,8 +78,6 @@ P = TokenizerParams(
     num_workers=0,
     threads=1,
     reproducible=False,  # in-process: the pinned environment is set by stages.launch
-    device="cpu",
-    amp=False,
     eval_every=1,
 )
 

@@ -1,0 +1,1 @@
+"""skelpipe: skeleton-based action recognition as a cached, reproducible DVC pipeline."""

@@ -294,10 +294,7 @@ class TokenizerParams:
     num_workers: int  # DataLoader workers
     threads: int  # torch intra-op threads on CPU; 0 = torch default (not with reproducible)
     reproducible: bool  # pin CPU kernels (AVX2), threads, deterministic algorithms: same bytes
-    device: Literal["auto", "cpu", "cuda"]
-    amp: bool  # bfloat16 autocast on CUDA (ignored on CPU)
     eval_every: int  # epochs between validation passes (the last epoch is always evaluated)
-    optimizer: Literal["sgd", "adamw"] = "sgd"  # sgd: momentum / nesterov; adamw: transformers
     launcher: Literal["local", "torchrun"] = "local"  # how `stages.launch` starts the stage
     nproc: int = 1  # torchrun --nproc_per_node (processes = devices per machine)
 

@@ -1,0 +1,109 @@
+"""The whole pipeline on "another CPU": do the output hashes in dvc.lock stay the same?
+
+    python benchmarks/cross_cpu.py              # tiny synthetic set, both CPUs, mode on and off
+    python benchmarks/cross_cpu.py --full       # the default params (about 20 min per run)
+
+Copies the repository (tracked files) into a scratch folder, then runs ``dvc repro`` from
+scratch three times: on this CPU, on an emulated older CPU (numpy without AVX2 / AVX-512
+loops, OpenBLAS with Prescott kernels, numba for a generic x86-64, PyTorch's default ISA, oneDNN
+limited to SSE4.1, MKL's compatible path) with the reproducible mode on, and the same emulated
+CPU with the mode off. Prints, per stage, whether the outputs recorded in ``dvc.lock`` match
+this CPU's, and one summary line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tests.test_cross_cpu import OLDER_CPU  # noqa: E402
+from tests.test_pipeline import TINY_SYNTH, TINY_TOKEN_STREAM, TINY_TOKENIZER, TINY_TRAIN  # noqa: E402
+
+SECTIONS = ("train", "tokenizer", "token_stream")
+
+
+def copy_repo(dest: Path, full: bool, reproducible: bool) -> None:
+    listed = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    for rel in listed:
+        if not rel.startswith(("metrics/", "dvc.lock")) and (ROOT / rel).is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / rel, dest / rel)
+    params = yaml.safe_load((dest / "params.yaml").read_text())
+    if not full:
+        params["synth"].update(TINY_SYNTH)
+        params["train"].update(TINY_TRAIN)
+        params["tokenizer"].update(TINY_TOKENIZER)
+        params["token_stream"].update(TINY_TOKEN_STREAM)
+        params["ensemble"]["members"] = ["ctrgcn-joint", "ctrgcn-bone", "tokens"]
+    for section in SECTIONS:
+        params[section]["reproducible"] = reproducible
+    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    subprocess.run(["git", "init", "-q"], cwd=dest, check=True)
+
+
+def outputs(dest: Path) -> dict[str, dict[str, str]]:
+    """stage -> {output path: md5} from the run's dvc.lock."""
+    lock = yaml.safe_load((dest / "dvc.lock").read_text())["stages"]
+    return {name: {o["path"]: o["md5"] for o in s.get("outs", [])} for name, s in lock.items()}
+
+
+def run(work: Path, name: str, env: dict[str, str], full: bool, reproducible: bool) -> dict:
+    dest = work / name
+    copy_repo(dest, full, reproducible)
+    path = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "dvc", "repro"],
+        cwd=dest,
+        env={**env, "PATH": path},
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode:
+        sys.exit(f"{name}: dvc repro failed\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    print(f"{name}: dvc repro {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    return outputs(dest)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--full", action="store_true", help="the default params instead of tiny")
+    ap.add_argument("--keep", type=Path, default=None, help="keep the runs in this folder")
+    args = ap.parse_args()
+    work = args.keep or Path(tempfile.mkdtemp(prefix="skelpipe-cross-cpu-"))
+    base = {**os.environ, "CI": "true"}
+    here = run(work, "here", base, args.full, True)
+    older = run(work, "older_reproducible", {**base, **OLDER_CPU}, args.full, True)
+    loose = run(work, "older_mode_off", {**base, **OLDER_CPU}, args.full, False)
+    here_off = run(work, "here_mode_off", base, args.full, False)
+    for stage in here:
+        row = {
+            "stage": stage,
+            "older_cpu_reproducible_same": older.get(stage) == here[stage],
+            "older_cpu_mode_off_same": loose.get(stage) == here_off.get(stage),
+        }
+        print(json.dumps(row))
+    same = sum(older.get(s) == here[s] for s in here)
+    same_off = sum(loose.get(s) == here_off.get(s) for s in here)
+    summary = {"stages": len(here), "identical_reproducible": same, "identical_mode_off": same_off}
+    print(json.dumps(summary))
+    if args.keep is None:
+        shutil.rmtree(work, ignore_errors=True)
+    sys.exit(0 if same == len(here) else 1)
+
+
+if __name__ == "__main__":
+    main()
