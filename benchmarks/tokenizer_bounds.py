@@ -3,7 +3,7 @@
     python benchmarks/tokenizer_bounds.py --pipeline nw_ucla
     python benchmarks/tokenizer_bounds.py --pipeline synthetic --bits 10
 
-Every figure is measured in the canonical body frame (:mod:`skelpipe.body_frame`, distance
+Every figure is measured in the canonical body frame (:mod:`skelpipe.tokenizer.body_frame`, distance
 preserving, so the errors equal those in store coordinates) on the pipeline's train / test splits:
 
 * ``interp_<k>``: keep every k-th frame and interpolate linearly: what the frames inside a
@@ -37,8 +37,8 @@ import numpy as np
 import torch
 
 from skelpipe.skeleton import get_layout
-from skelpipe.store import SampleStore
-from skelpipe.tokenizer_train import prepare
+from skelpipe.store.reader import SampleStore
+from skelpipe.tokenizer.train import prepare
 
 ROOT = Path(__file__).resolve().parents[1]
 STORES = {

@@ -8,7 +8,7 @@ store's samples in the body frame, random 32-frame crops without augmentation, A
 warm-up steps and a cosine decay, one thread. Minutes instead of the stage's epochs, so variants
 can be compared before a full run; the figures are not the pipeline's (no augmentation, fewer
 steps). The evaluation is the ``evaluate_tokenizer`` stage's own (whole sequences,
-:func:`skelpipe.tokenizer_train.evaluate`). Prints one JSON line: test (view 3), val (held-out
+:func:`skelpipe.tokenizer.train.evaluate`). Prints one JSON line: test (view 3), val (held-out
 samples of views 1-2) and train MPJPE in mm, and the share of codes used per level by the first
 300 training samples (a lower bound of the stage's figure, which counts every training token).
 """
@@ -25,9 +25,7 @@ import numpy as np
 import torch
 import yaml
 
-from skelpipe.body_frame import present_frames
 from skelpipe.models.quantizers import codebook_usage
-from skelpipe.models.runtime import configure_cpu_runtime
 from skelpipe.models.tokenizer import (
     SkeletonTokenizer,
     tokenizer_config,
@@ -36,8 +34,10 @@ from skelpipe.models.tokenizer import (
 )
 from skelpipe.params import TokenizerParams, from_mapping
 from skelpipe.skeleton import get_layout
-from skelpipe.store import SampleStore
-from skelpipe.tokenizer_train import evaluate, prepare
+from skelpipe.store.reader import SampleStore
+from skelpipe.tokenizer.body_frame import present_frames
+from skelpipe.tokenizer.train import evaluate, prepare
+from skelpipe.training.runtime import configure_cpu_runtime
 
 ROOT = Path(__file__).resolve().parents[1]
 STORE = ROOT / "data/nw_ucla/store.zarr"

@@ -37,8 +37,8 @@ import torch
 import torch.nn.functional as F
 
 from skelpipe.models import build_model, registry
-from skelpipe.models.runtime import configure_cpu_runtime
 from skelpipe.reproducible import PINNED, reproducible_env
+from skelpipe.training.runtime import configure_cpu_runtime
 
 REFERENCE_CTRGCN_SAMPLES_PER_S = 3.3
 LOADER_TARGET_RATIO = 20.0
@@ -85,10 +85,10 @@ def loader_rate(store_path: Path, stream: str, batch: int, frames: int, n: int) 
     """Samples/s of the training loader (augmentation on, one process) over ``n`` samples."""
     from torch.utils.data import DataLoader
 
-    from skelpipe.features import InputConfig
+    from skelpipe.classify.features import InputConfig
     from skelpipe.skeleton import get_layout
-    from skelpipe.store import SampleStore
-    from skelpipe.train import StreamDataset
+    from skelpipe.store.reader import SampleStore
+    from skelpipe.training.loop import StreamDataset
 
     store = SampleStore(store_path)
     cfg = InputConfig(stream=stream, window=frames, p_interval=(0.5, 1.0), rotate_theta=0.3)

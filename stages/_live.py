@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from dvclive import Live
 
-from skelpipe import distributed
+from skelpipe.training import distributed
 
 CURVES = ("train_loss", "lr", "val_top1")
 

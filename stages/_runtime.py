@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from skelpipe.models.runtime import configure_cpu_runtime, runtime_metrics
 from skelpipe.reproducible import ReproducibleModeError
+from skelpipe.training.runtime import configure_cpu_runtime, runtime_metrics
 from stages._common import fail
 
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 from torch import nn
 
-from skelpipe import distributed
+from skelpipe.classify.outputs import write_outputs
 from skelpipe.params import TrainParams
-from skelpipe.store import SampleStore
-from skelpipe.train import fit, make_loader, predict, resolve_device
-from skelpipe.train_report import write_outputs
+from skelpipe.store.reader import SampleStore
+from skelpipe.training import distributed
+from skelpipe.training.loop import fit, make_loader, predict, resolve_device
 from stages._common import atomic_dir, write_metrics
 from stages._live import live_logger, resumed_history
 

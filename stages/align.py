@@ -8,8 +8,8 @@ import typer
 
 from skelpipe.parallel import ordered_map
 from skelpipe.params import AlignParams
+from skelpipe.preprocess.runner import align_part, merge
 from skelpipe.progress import track
-from skelpipe.runner import align_part, merge
 from stages._common import atomic_dir, load_params, require_parts, write_metrics
 
 app = typer.Typer(add_completion=False)

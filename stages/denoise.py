@@ -10,8 +10,8 @@ import typer
 from skelpipe.io.rejected import write_rejected
 from skelpipe.parallel import ordered_map
 from skelpipe.params import DenoiseParams
+from skelpipe.preprocess.runner import denoise_part, merge
 from skelpipe.progress import track
-from skelpipe.runner import denoise_part, merge
 from stages._common import atomic_dir, fail, load_params, require_parts, write_metrics
 
 app = typer.Typer(add_completion=False)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from skelpipe.ensemble import (
+from skelpipe.classify.ensemble import (
     EnsembleError,
     Scores,
     combine,
@@ -17,7 +17,7 @@ from skelpipe.ensemble import (
     load_scores,
     save_scores,
 )
-from skelpipe.evaluate import summary
+from skelpipe.classify.metrics import summary
 from skelpipe.params import EnsembleParams
 from skelpipe.progress import track
 from stages._common import atomic_dir, fail, load_params, write_metrics

@@ -7,17 +7,17 @@ from pathlib import Path
 import numpy as np
 import typer
 
+from skelpipe.apps.viz import save_strips
 from skelpipe.params import TokenizerParams
 from skelpipe.skeleton import get_layout
-from skelpipe.store import SampleStore
-from skelpipe.tokenizer_io import TokenizerLoadError, load_tokenizer
-from skelpipe.tokenizer_train import (
+from skelpipe.store.reader import SampleStore
+from skelpipe.tokenizer.io import TokenizerLoadError, load_tokenizer
+from skelpipe.tokenizer.train import (
     codebook_metrics,
     evaluate,
     rate_metrics,
     tokenize_sample,
 )
-from skelpipe.viz import save_strips
 from stages._common import fail, load_params, write_metrics
 from stages._runtime import start_runtime
 

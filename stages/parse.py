@@ -10,8 +10,8 @@ from skelpipe.io.raw_sources import list_raw_files, read_name_list
 from skelpipe.io.rejected import write_rejected
 from skelpipe.parallel import ordered_map
 from skelpipe.params import ParseParams
+from skelpipe.preprocess.runner import merge, parse_part, split_parts
 from skelpipe.progress import track
-from skelpipe.runner import merge, parse_part, split_parts
 from stages._common import atomic_dir, fail, load_params, write_metrics
 
 app = typer.Typer(add_completion=False)

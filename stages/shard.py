@@ -11,8 +11,8 @@ from skelpipe.io.raw_sources import Rejected
 from skelpipe.io.rejected import write_rejected
 from skelpipe.params import ShardParams
 from skelpipe.progress import track
-from skelpipe.shards import ShardError, StoreWriter, shards_needed
 from skelpipe.skeleton import get_layout
+from skelpipe.store.shards import ShardError, StoreWriter, shards_needed
 from stages._common import atomic_dir, fail, load_params, require_parts, write_metrics
 
 app = typer.Typer(add_completion=False)

@@ -8,10 +8,10 @@ import typer
 
 from skelpipe.params import TokenizerParams
 from skelpipe.progress import progress_bar
-from skelpipe.store import SampleStore
-from skelpipe.token_store import write_token_store
-from skelpipe.tokenizer_io import TokenizerLoadError, load_tokenizer
-from skelpipe.tokenizer_train import tokenize_sample
+from skelpipe.store.reader import SampleStore
+from skelpipe.tokenizer.io import TokenizerLoadError, load_tokenizer
+from skelpipe.tokenizer.token_store import write_token_store
+from skelpipe.tokenizer.train import tokenize_sample
 from stages._common import atomic_dir, fail, load_params, write_metrics
 from stages._runtime import start_runtime
 

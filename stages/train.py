@@ -10,11 +10,11 @@ from pathlib import Path
 import torch
 import typer
 
-from skelpipe import distributed
 from skelpipe.models import build_model
 from skelpipe.params import TrainParams
-from skelpipe.store import SampleStore
-from skelpipe.train import build_datasets, config_hash, resolve_device
+from skelpipe.store.reader import SampleStore
+from skelpipe.training import distributed
+from skelpipe.training.loop import build_datasets, config_hash, resolve_device
 from stages._common import fail, load_params
 from stages._runtime import start_runtime
 from stages._stream import train_and_report

@@ -12,12 +12,12 @@ from pathlib import Path
 import torch
 import typer
 
-from skelpipe import distributed
 from skelpipe.models.tokenizer import SkeletonTokenizer
 from skelpipe.params import TokenizerParams
-from skelpipe.store import SampleStore
-from skelpipe.tokenizer_io import save_tokenizer
-from skelpipe.tokenizer_train import ClipDataset, fit_tokenizer, model_config, run_identity
+from skelpipe.store.reader import SampleStore
+from skelpipe.tokenizer.io import save_tokenizer
+from skelpipe.tokenizer.train import ClipDataset, fit_tokenizer, model_config, run_identity
+from skelpipe.training import distributed
 from stages._common import atomic_dir, fail, load_params, write_metrics
 from stages._live import live_logger, resumed_history
 from stages._runtime import start_runtime

@@ -10,13 +10,13 @@ from pathlib import Path
 import torch
 import typer
 
-from skelpipe import distributed
 from skelpipe.models.token_transformer import TokenTransformer, TokenTransformerConfig
 from skelpipe.params import TrainParams
-from skelpipe.store import SampleStore
-from skelpipe.token_store import TokenStore, TokenStoreError
-from skelpipe.token_stream import TokenDataset
-from skelpipe.train import config_hash, resolve_device
+from skelpipe.store.reader import SampleStore
+from skelpipe.tokenizer.token_store import TokenStore, TokenStoreError
+from skelpipe.tokenizer.token_stream import TokenDataset
+from skelpipe.training import distributed
+from skelpipe.training.loop import config_hash, resolve_device
 from stages._common import fail, load_params
 from stages._runtime import start_runtime
 from stages._stream import train_and_report

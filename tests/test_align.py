@@ -1,4 +1,4 @@
-"""Translation, second-actor padding and ground alignment (``skelpipe.align``).
+"""Translation, second-actor padding and ground alignment (``skelpipe.preprocess.align``).
 
 Synthetic tests check the geometric invariants; the reference tests rebuild CTR-GCN's and
 InfoGCN's npz files from the 21 real raw samples.
@@ -9,16 +9,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from skelpipe.align import (
+from skelpipe.io.ntu_format import parse_skeleton
+from skelpipe.params import AlignParams
+from skelpipe.preprocess.align import (
     align_sample,
     align_to_ground,
     center_on_joint,
     ground_rotation,
     pad_second_actor,
 )
-from skelpipe.denoise import Denoised, denoise_sample
-from skelpipe.io.ntu_format import parse_skeleton
-from skelpipe.params import AlignParams
+from skelpipe.preprocess.denoise import Denoised, denoise_sample
 from skelpipe.sample_id import SampleId
 from skelpipe.skeleton import NTU25
 

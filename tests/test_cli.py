@@ -6,7 +6,7 @@ import shutil
 
 from typer.testing import CliRunner
 
-from stages.cli import app
+from skelpipe.cli.main import app
 
 
 def test_validate_reports_each_bad_file(tmp_path, shared_data) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from skelpipe.dataset import SkeletonDataset
+from skelpipe.store.dataset import SkeletonDataset
 from tests.test_shards import _build, _sequences
 
 

@@ -1,4 +1,4 @@
-"""Body denoising and actor selection (``skelpipe.denoise``), reference and fixed modes.
+"""Body denoising and actor selection (``skelpipe.preprocess.denoise``), reference and fixed modes.
 
 The real samples trigger no rule (see ``ntu_reference_outputs/README.md``), so every rule and
 every reference quirk is tested on small synthetic samples built directly as arrays.
@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from skelpipe.denoise import Denoised, DenoiseError, denoise_sample
 from skelpipe.io.ntu_format import parse_skeleton
 from skelpipe.params import DenoiseParams
+from skelpipe.preprocess.denoise import Denoised, DenoiseError, denoise_sample
 from skelpipe.sample_id import SampleId
 
 NAME = "S001C001P001R001A050"  # a two-person action under both modes' class tests

@@ -17,9 +17,9 @@ import torch.multiprocessing as mp
 import yaml
 from torch.utils.data import DataLoader, RandomSampler
 
-from skelpipe import distributed
-from skelpipe.store import SampleStore
-from skelpipe.train import build_datasets, fit
+from skelpipe.store.reader import SampleStore
+from skelpipe.training import distributed
+from skelpipe.training.loop import build_datasets, fit
 from tests.test_shards import _build, _sequences
 from tests.test_train import P, Tiny
 from tests.test_train_kill import _cmd as train_stage_cmd
@@ -122,7 +122,7 @@ def test_train_stage_under_torchrun_matches_one_process(tmp_path: Path) -> None:
 
 def _fit_tokenizer(rank: int, world: int, port: int, store: str, out: str) -> None:
     from skelpipe.models.tokenizer import SkeletonTokenizer
-    from skelpipe.tokenizer_train import ClipDataset, fit_tokenizer, model_config
+    from skelpipe.tokenizer.train import ClipDataset, fit_tokenizer, model_config
     from tests.test_tokenizer_pipeline import P as TP
 
     if world > 1:

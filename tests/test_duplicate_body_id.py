@@ -10,14 +10,14 @@ from dataclasses import replace
 
 import numpy as np
 
-from skelpipe.denoise import DenoiseError, denoise_sample
-from skelpipe.io.exports import process_reference
+from skelpipe.apps.exports import process_reference
+from skelpipe.apps.predict import load_sample
+from skelpipe.cli._pipeline_params import pipeline_params
 from skelpipe.io.ntu_format import RawSkeleton, format_skeleton, parse_skeleton
 from skelpipe.io.raw_sources import Rejected, list_raw_files
 from skelpipe.io.rejected import write_rejected
-from skelpipe.predict import load_sample
-from skelpipe.runner import denoise_part, parse_part
-from stages._pipeline_params import pipeline_params
+from skelpipe.preprocess.denoise import DenoiseError, denoise_sample
+from skelpipe.preprocess.runner import denoise_part, parse_part
 from tests.test_denoise import BASE_ID, upright
 from tests.test_predict import NTU_PARAMS
 

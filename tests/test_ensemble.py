@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from skelpipe.ensemble import (
+from skelpipe.classify.ensemble import (
     EnsembleError,
     Scores,
     combine,
@@ -14,7 +14,7 @@ from skelpipe.ensemble import (
     load_scores,
     save_scores,
 )
-from skelpipe.evaluate import confusion, mean_class_accuracy, summary, topk_accuracy
+from skelpipe.classify.metrics import confusion, mean_class_accuracy, summary, topk_accuracy
 
 
 def _stream(seed: int, n: int = 50, k: int = 6, noise: float = 2.0) -> Scores:

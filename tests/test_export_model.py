@@ -7,10 +7,10 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from skelpipe.export_model import ExportError, check_export, export, tokenizer_part
+from skelpipe.apps.export_model import ExportError, check_export, export, tokenizer_part
+from skelpipe.cli.main import app
 from skelpipe.models import build_model
 from skelpipe.models.tokenizer import SkeletonTokenizer, TokenizerConfig
-from stages.cli import app
 from tests.test_predict import NTU_PARAMS, _trained_outputs
 
 TOL = 1e-4

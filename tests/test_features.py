@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from skelpipe.features import InputConfig, crop_resize, make_input, random_rotate, to_stream
+from skelpipe.classify.features import (
+    InputConfig,
+    crop_resize,
+    make_input,
+    random_rotate,
+    to_stream,
+)
 from skelpipe.skeleton import NTU25, UCLA20
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from typer.testing import CliRunner
 
-from skelpipe.store import SampleStore
+from skelpipe.store.reader import SampleStore
 from stages.align import app as align_app
 from stages.ingest_ucla import app as ingest_app
 from stages.shard import app as shard_app

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from skelpipe.store import SampleStore
+from skelpipe.store.reader import SampleStore
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_SYNTH = {

@@ -12,19 +12,19 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
+from skelpipe.apps.predict import EnsemblePredictor, load_sample
 from skelpipe.class_names import class_names
-from skelpipe.features import make_input
+from skelpipe.classify.features import make_input
+from skelpipe.cli._pipeline_params import pipeline_params
+from skelpipe.cli.main import app
 from skelpipe.io.h5store import iter_sequences
 from skelpipe.io.raw_sources import list_raw_files
 from skelpipe.models import build_model
 from skelpipe.models.token_transformer import TokenTransformer, TokenTransformerConfig
 from skelpipe.models.tokenizer import SkeletonTokenizer, TokenizerConfig
-from skelpipe.predict import EnsemblePredictor, load_sample
-from skelpipe.runner import align_part, denoise_part, parse_part
+from skelpipe.preprocess.runner import align_part, denoise_part, parse_part
 from skelpipe.skeleton import NTU25
-from skelpipe.train import input_config
-from stages._pipeline_params import pipeline_params
-from stages.cli import app
+from skelpipe.training.loop import input_config
 
 ROOT = Path(__file__).resolve().parents[1]
 NTU_PARAMS = ROOT / "params.yaml"

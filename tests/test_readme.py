@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from skelpipe.report import ensemble_table, replace_section, tokenizer_table
-from stages.cli import app
+from skelpipe.apps.report import ensemble_table, replace_section, tokenizer_table
+from skelpipe.cli.main import app
 from tests.test_predict import _trained_outputs
 
 ROOT = Path(__file__).resolve().parents[1]

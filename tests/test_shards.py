@@ -8,16 +8,16 @@ import pytest
 from skelpipe.io.h5store import Sequence
 from skelpipe.params import ShardParams, ValidationParams
 from skelpipe.sample_id import SampleId
-from skelpipe.shards import (
+from skelpipe.skeleton import NTU25
+from skelpipe.store.reader import SampleStore
+from skelpipe.store.shards import (
     ShardError,
     StoreWriter,
     decode_names,
     encode_names,
     shards_needed,
 )
-from skelpipe.skeleton import NTU25
-from skelpipe.splits import NTU60_XSUB_TRAIN
-from skelpipe.store import SampleStore
+from skelpipe.store.splits import NTU60_XSUB_TRAIN
 
 PARAMS = ShardParams(
     dataset="ntu60",
@@ -119,7 +119,7 @@ def test_shard_bound_holds() -> None:
 
 
 def test_validation_fold_by_sample_is_a_seeded_share_of_train() -> None:
-    from skelpipe.splits import validation_fold
+    from skelpipe.store.splits import validation_fold
 
     train = np.arange(100, 300)
     subjects = np.zeros(400, dtype=np.int64)  # one subject: a subject fold would be empty

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PIL import Image
 from typer.testing import CliRunner
 
-from stages.cli import app
+from skelpipe.cli.main import app
 from tests.test_shards import _build, _sequences
 
 

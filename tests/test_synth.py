@@ -13,12 +13,12 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from skelpipe.denoise import denoise_sample
 from skelpipe.io.ntu_format import format_skeleton, parse_skeleton
 from skelpipe.params import DenoiseParams, SynthParams, from_mapping
+from skelpipe.preprocess.denoise import denoise_sample
 from skelpipe.sample_id import SampleId
 from skelpipe.skeleton import NTU25
-from skelpipe.splits import NTU60_XSUB_TRAIN
+from skelpipe.store.splits import NTU60_XSUB_TRAIN
 from skelpipe.synth import ACTIONS, MANIFEST, check_params, generate_sample, plan, write_dataset
 from skelpipe.synth.generate import sample_names, setup_subjects
 from stages.synth import app

@@ -11,15 +11,15 @@ import pytest
 import torch
 import yaml
 
-from skelpipe.body_frame import present_frames
 from skelpipe.models.token_transformer import TokenTransformer, TokenTransformerConfig
 from skelpipe.models.tokenizer import SkeletonTokenizer
 from skelpipe.params import TokenizerParams
 from skelpipe.skeleton import NTU25, UCLA20
-from skelpipe.store import SampleStore
-from skelpipe.token_store import TokenStore, TokenStoreError, write_token_store
-from skelpipe.token_stream import crop_tokens
-from skelpipe.tokenizer_train import (
+from skelpipe.store.reader import SampleStore
+from skelpipe.tokenizer.body_frame import present_frames
+from skelpipe.tokenizer.token_store import TokenStore, TokenStoreError, write_token_store
+from skelpipe.tokenizer.token_stream import crop_tokens
+from skelpipe.tokenizer.train import (
     ClipDataset,
     augment_clip,
     fit_tokenizer,
@@ -242,7 +242,7 @@ def test_a_broken_tokenizer_folder_fails_cleanly(store, tmp_path) -> None:
 
     from typer.testing import CliRunner
 
-    from skelpipe.tokenizer_io import TokenizerLoadError, load_tokenizer, save_tokenizer
+    from skelpipe.tokenizer.io import TokenizerLoadError, load_tokenizer, save_tokenizer
     from stages.tokenize import app
 
     cfg, _, _ = _datasets(store)

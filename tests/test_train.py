@@ -9,12 +9,12 @@ import pytest
 import torch
 from torch import nn
 
-import skelpipe.tokenizer_train as tok_module
-import skelpipe.train as train_module
+import skelpipe.tokenizer.train as tok_module
+import skelpipe.training.loop as train_module
 from skelpipe.models.tokenizer import tokenizer_config
 from skelpipe.params import TrainParams
-from skelpipe.store import SampleStore
-from skelpipe.train import build_datasets, config_hash, fit, lr_at, make_loader, predict
+from skelpipe.store.reader import SampleStore
+from skelpipe.training.loop import build_datasets, config_hash, fit, lr_at, make_loader, predict
 from tests.test_shards import _build, _sequences
 from tests.test_tokenizer_pipeline import P as TOKENIZER_PARAMS
 

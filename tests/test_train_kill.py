@@ -17,7 +17,7 @@ import pytest
 import torch
 import yaml
 
-from skelpipe.ensemble import load_scores
+from skelpipe.classify.ensemble import load_scores
 from tests.test_shards import _build, _sequences
 from tests.test_train import P
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from stages.cli import app
+from skelpipe.cli.main import app
 
 FILES60 = ["NTU60_CS.npz", "NTU60_CV.npz", "NTU60_CS_aligned.npz", "NTU60_CV_aligned.npz"]
 FILES120 = ["NTU120_CSub.npz", "NTU120_CSet.npz"]

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from typer.testing import CliRunner
 
+from skelpipe.cli.main import app
 from skelpipe.models import DATASETS, build_model, model_config, registry
 from skelpipe.models.graph import (
     adjacency,
@@ -28,7 +29,6 @@ from skelpipe.models.graph import (
 )
 from skelpipe.models.info import count_params, model_info
 from skelpipe.skeleton import NTU25, UCLA20
-from stages.cli import app
 
 OFFICIAL_PARAMS = {
     "stgcn": 3_100_000,

@@ -7,17 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from skelpipe.body_frame import body_frame, from_body_frame, to_body_frame
-from skelpipe.features import rotation_matrix
+from skelpipe.classify.features import rotation_matrix
 from skelpipe.models.gumbel import GumbelQuantizer, gumbel_temperature
-from skelpipe.models.metrics_recon import (
-    acceleration_error,
-    mpjpe,
-    mpjpe_per_part,
-    pa_mpjpe,
-    pck,
-    reconstruction_metrics,
-)
 from skelpipe.models.quantizers import ResidualVQ, VectorQuantizer, VQSettings, codebook_usage
 from skelpipe.models.tokenizer import (
     SkeletonTokenizer,
@@ -26,6 +17,15 @@ from skelpipe.models.tokenizer import (
     weights_from_parts,
 )
 from skelpipe.skeleton import NTU25, UCLA20
+from skelpipe.tokenizer.body_frame import body_frame, from_body_frame, to_body_frame
+from skelpipe.tokenizer.metrics import (
+    acceleration_error,
+    mpjpe,
+    mpjpe_per_part,
+    pa_mpjpe,
+    pck,
+    reconstruction_metrics,
+)
 
 TINY = {
     "width": 8,

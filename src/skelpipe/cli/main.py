@@ -10,14 +10,14 @@ from pathlib import Path
 
 import typer
 
-from skelpipe.io.exports import denoise_to_h5, write_ctrgcn, write_pyskl
+from skelpipe.apps.exports import denoise_to_h5, write_ctrgcn, write_pyskl
+from skelpipe.cli.export_model import export_model
+from skelpipe.cli.predict import predict
+from skelpipe.cli.results import results
+from skelpipe.cli.show import show
 from skelpipe.io.nw_ucla import list_ucla_files, read_ucla_sample
 from skelpipe.io.raw_sources import Rejected, list_raw_files, load_raw, read_name_list
 from skelpipe.parallel import ordered_map
-from stages.export_model import export_model
-from stages.predict import predict
-from stages.results import results
-from stages.show import show
 
 app = typer.Typer(add_completion=False, help="skelpipe: skeleton action recognition pipeline.")
 export_app = typer.Typer(add_completion=False, help="Reference-compatible exports.")

@@ -9,8 +9,8 @@ Determinism: model init, shuffling and every sample's augmentation are seeded fr
 a run resumed from an epoch checkpoint equals an uninterrupted
 one (CPU). Checkpoints are written atomically at the end of each epoch.
 
-Under ``torchrun`` the same code trains with DDP (:mod:`skelpipe.distributed`): each rank takes a
-slice of the single-process global batch; only rank 0 checkpoints and reports epochs.
+Under ``torchrun`` the same code trains with DDP (:mod:`skelpipe.training.distributed`): each
+rank takes a slice of the single-process global batch; only rank 0 checkpoints and reports epochs.
 """
 
 from __future__ import annotations
@@ -28,13 +28,13 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from skelpipe import distributed
-from skelpipe.evaluate import topk_accuracy
-from skelpipe.features import InputConfig, make_input
+from skelpipe.classify.features import InputConfig, make_input
+from skelpipe.classify.metrics import topk_accuracy
 from skelpipe.params import TrainParams, tracked_keys
 from skelpipe.progress import progress_bar
 from skelpipe.skeleton import Layout, get_layout
-from skelpipe.store import SampleStore
+from skelpipe.store.reader import SampleStore
+from skelpipe.training import distributed
 
 
 class StreamDataset(Dataset):
@@ -94,7 +94,7 @@ def code_fingerprint() -> str:
     """sha256 of the package's Python sources. Part of every run identity: after a code change
     a stage starts afresh instead of "resuming" the finished checkpoint of the old code (which
     would hand back the old weights, recorded by DVC against the new code)."""
-    root = Path(__file__).resolve().parent
+    root = Path(__file__).resolve().parents[1]  # src/skelpipe (this file: training/loop.py)
     digest = hashlib.sha256()
     for path in sorted(root.rglob("*.py")):
         digest.update(path.relative_to(root).as_posix().encode())

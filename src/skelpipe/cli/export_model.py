@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 import typer
 
-from skelpipe.export_model import (
+from skelpipe.apps.export_model import (
     FORMATS,
     ExportError,
     check_export,
@@ -15,9 +15,9 @@ from skelpipe.export_model import (
     export,
     tokenizer_part,
 )
-from skelpipe.predict import EnsemblePredictor, PredictError
+from skelpipe.apps.predict import EnsemblePredictor, PredictError
+from skelpipe.cli._pipeline_params import pipeline_params
 from stages._common import fail
-from stages._pipeline_params import pipeline_params
 
 TOLERANCE = 1e-4  # max |exported - PyTorch| accepted on the check input
 
@@ -34,7 +34,7 @@ def export_model(
     params_file: Path = typer.Option(Path("params.yaml"), "--params"),
 ) -> None:
     """Export for serving; the file is run (onnxruntime / torch.jit) and compared with PyTorch."""
-    from skelpipe.tokenizer_io import TokenizerLoadError, load_tokenizer
+    from skelpipe.tokenizer.io import TokenizerLoadError, load_tokenizer
 
     if fmt not in FORMATS:
         fail(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from skelpipe.store import SampleStore
+from skelpipe.store.reader import SampleStore
 
 
 class SkeletonDataset(Dataset):

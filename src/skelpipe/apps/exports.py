@@ -18,14 +18,14 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from skelpipe.align import align_sample
-from skelpipe.denoise import DenoiseError, denoise_sample
 from skelpipe.io.raw_sources import RawFileRef, Rejected, load_raw
 from skelpipe.parallel import ordered_map
 from skelpipe.params import AlignParams, DenoiseParams
+from skelpipe.preprocess.align import align_sample
+from skelpipe.preprocess.denoise import DenoiseError, denoise_sample
 from skelpipe.sample_id import SampleId
 from skelpipe.skeleton import NTU25
-from skelpipe.splits import BENCHMARKS, DATASET_BENCHMARKS, benchmark_split
+from skelpipe.store.splits import BENCHMARKS, DATASET_BENCHMARKS, benchmark_split
 
 REFERENCE_DENOISE = DenoiseParams(
     mode="reference",

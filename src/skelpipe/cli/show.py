@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from skelpipe.io.exports import process_reference
+from skelpipe.apps.exports import process_reference
 from skelpipe.io.nw_ucla import read_ucla_sample
 from skelpipe.io.raw_sources import Rejected, list_raw_files
 from skelpipe.skeleton import Layout, get_layout
@@ -31,7 +31,7 @@ def load_sample(sample: str, store: Path) -> tuple[str, np.ndarray, Layout]:
         if isinstance(got, Rejected):
             _fail(got.message())
         return got.name, got.joints, get_layout("ntu25")
-    from skelpipe.store import SampleStore
+    from skelpipe.store.reader import SampleStore
 
     if not store.exists():
         _fail(f"{sample}: no such file, and no store at {store} to look the name up")
@@ -59,7 +59,7 @@ def show(
 ) -> None:
     """Draw every actor of a few frames (bones from skeleton.py); --compare adds the tokenizer's
     reconstruction under the original."""
-    from skelpipe.viz import save_strips
+    from skelpipe.apps.viz import save_strips
 
     name, joints, layout = load_sample(sample, store)
     rows, titles, styles = [joints], [name], ["-"]
@@ -74,8 +74,8 @@ def show(
 
 def _reconstruct(joints: np.ndarray, layout: Layout, folder: Path, params_file: Path):
     from skelpipe.params import TokenizerParams
-    from skelpipe.tokenizer_io import TokenizerLoadError, load_tokenizer
-    from skelpipe.tokenizer_train import tokenize_sample
+    from skelpipe.tokenizer.io import TokenizerLoadError, load_tokenizer
+    from skelpipe.tokenizer.train import tokenize_sample
     from stages._common import load_params
 
     p = load_params(TokenizerParams, "tokenizer", params_file)

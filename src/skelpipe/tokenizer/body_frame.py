@@ -4,9 +4,9 @@ The body frame follows InfoGCN's alignment (Chi et al., "InfoGCN: Representation
 Human Skeleton-based Action Recognition", CVPR 2022, ``utils.align_skeleton``): the "up" axis runs
 along the spine (``layout.spine_up``, base -> top), the lateral axis along the hips
 (``layout.hip_line``, right -> left), made orthogonal by Gram-Schmidt. Unlike the align stage
-(:mod:`skelpipe.align`, one frame per person) the axes here are averaged over every valid frame of
-person 0, so one noisy frame cannot tilt the whole sample, and one transform serves all persons,
-which keeps their relative placement.
+(:mod:`skelpipe.preprocess.align`, one frame per person) the axes here are averaged over every
+valid frame of person 0, so one noisy frame cannot tilt the whole sample, and one transform serves
+all persons, which keeps their relative placement.
 
 Coordinates in the body frame: x = lateral (right -> left), y = up, z = x cross y (facing
 direction). The transform is a proper rotation plus a translation, so

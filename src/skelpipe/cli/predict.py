@@ -9,11 +9,11 @@ from pathlib import Path
 
 import typer
 
+from skelpipe.apps.predict import EnsemblePredictor, PredictError, read_weights
+from skelpipe.cli._pipeline_params import pipeline_params
 from skelpipe.io.raw_sources import Rejected
-from skelpipe.predict import EnsemblePredictor, PredictError, read_weights
 from skelpipe.progress import progress_bar
 from stages._common import fail
-from stages._pipeline_params import pipeline_params
 
 UCLA_PARAMS = Path("pipelines/nw_ucla/params.yaml")
 
@@ -30,7 +30,7 @@ def predict(
     ),
 ) -> None:
     """Parse -> denoise -> align -> streams -> ensemble, as the pipeline; print the top classes."""
-    from skelpipe.predict import load_sample
+    from skelpipe.apps.predict import load_sample
 
     if params_file is None:
         params_file = UCLA_PARAMS if files[0].suffix == ".json" else Path("params.yaml")

@@ -1,7 +1,7 @@
 """The skeleton tokenizer on the sample store: clips, training, full-sequence reconstruction.
 
 Training sees random ``window``-frame crops of the training split (no resizing: velocities keep
-their physical meaning), in the canonical body frame (:mod:`skelpipe.body_frame`) when
+their physical meaning), in the canonical body frame (:mod:`skelpipe.tokenizer.body_frame`) when
 ``body_frame`` is on. Evaluation and tokenization run on whole sequences, padded to a multiple of
 the downsampling factor; reconstructions are mapped back to the store's coordinates, so every
 metric is measured where the data lives.
@@ -18,11 +18,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from skelpipe import distributed
-from skelpipe.body_frame import body_frame, from_body_frame, present_frames, to_body_frame
 from skelpipe.exact import matmul
 from skelpipe.models.gumbel import gumbel_temperature
-from skelpipe.models.metrics_recon import reconstruction_metrics
 from skelpipe.models.quantizers import codebook_usage
 from skelpipe.models.tokenizer import (
     SkeletonTokenizer,
@@ -33,8 +30,11 @@ from skelpipe.models.tokenizer import (
 from skelpipe.params import TokenizerParams
 from skelpipe.progress import progress_bar
 from skelpipe.skeleton import Layout, get_layout
-from skelpipe.store import SampleStore
-from skelpipe.train import RunState, code_fingerprint, finish_epoch, load_checkpoint
+from skelpipe.store.reader import SampleStore
+from skelpipe.tokenizer.body_frame import body_frame, from_body_frame, present_frames, to_body_frame
+from skelpipe.tokenizer.metrics import reconstruction_metrics
+from skelpipe.training import distributed
+from skelpipe.training.loop import RunState, code_fingerprint, finish_epoch, load_checkpoint
 
 MODEL_FIELDS = (
     "width",
@@ -357,7 +357,7 @@ def rate_metrics(cfg: TokenizerConfig, layout: Layout) -> dict[str, float]:
 
 def run_identity(p: TokenizerParams, cfg: TokenizerConfig) -> str:
     """Identifies a training run: a checkpoint of another configuration or code (see
-    :func:`skelpipe.train.code_fingerprint`) is never resumed."""
+    :func:`skelpipe.training.loop.code_fingerprint`) is never resumed."""
     import hashlib
     import json
 

@@ -28,7 +28,7 @@ from skelpipe.io.h5store import Sequence
 from skelpipe.params import ShardParams
 from skelpipe.sample_id import SampleId
 from skelpipe.skeleton import Layout
-from skelpipe.splits import BENCHMARKS, DATASET_BENCHMARKS, benchmark_split, validation_fold
+from skelpipe.store.splits import BENCHMARKS, DATASET_BENCHMARKS, benchmark_split, validation_fold
 
 NAME_BYTES = 32
 NUM_CLASSES = {"ntu60": 60, "ntu120": 120, "nw_ucla": 10}

@@ -1,12 +1,14 @@
 """Classify one raw file with the trained pipeline: the very functions the stages run, in order.
 
-raw ``.skeleton`` -> :func:`skelpipe.io.raw_sources.load_raw` -> :func:`skelpipe.denoise.
-denoise_sample` (NW-UCLA ``.json``: :func:`skelpipe.io.nw_ucla.read_ucla_sample`, which the
-``ingest`` stage stores at the denoised level) -> :func:`skelpipe.align.align_sample` -> per
-member the evaluation input of :func:`skelpipe.train.input_config` / :func:`skelpipe.features.
-make_input` (the token stream: :func:`skelpipe.tokenizer_train.tokenize_sample` and the centred
-crop of :func:`skelpipe.token_stream.crop_tokens`) -> the trained weights -> the ensemble's
-weighted sum (:func:`skelpipe.ensemble.combine`) with the weights the ``ensemble`` stage wrote.
+raw ``.skeleton`` -> :func:`skelpipe.io.raw_sources.load_raw` ->
+:func:`skelpipe.preprocess.denoise.denoise_sample` (NW-UCLA ``.json``:
+:func:`skelpipe.io.nw_ucla.read_ucla_sample`, which the ``ingest`` stage stores at the denoised
+level) -> :func:`skelpipe.preprocess.align.align_sample` -> per member the evaluation input of
+:func:`skelpipe.training.loop.input_config` / :func:`skelpipe.classify.features.make_input` (the
+token stream: :func:`skelpipe.tokenizer.train.tokenize_sample` and the centred crop of
+:func:`skelpipe.tokenizer.token_stream.crop_tokens`) -> the trained weights -> the ensemble's
+weighted sum (:func:`skelpipe.classify.ensemble.combine`) with the weights the ``ensemble`` stage
+wrote.
 """
 
 from __future__ import annotations
@@ -19,19 +21,19 @@ import numpy as np
 import torch
 from torch import nn
 
-from skelpipe.align import align_sample
 from skelpipe.class_names import action_code, class_names
-from skelpipe.denoise import DenoiseError, denoise_sample
-from skelpipe.ensemble import combine
-from skelpipe.features import make_input
+from skelpipe.classify.ensemble import combine
+from skelpipe.classify.features import make_input
 from skelpipe.io.nw_ucla import read_ucla_sample
 from skelpipe.io.raw_sources import Rejected, list_raw_files, load_raw
 from skelpipe.models import DATASETS, build_model
 from skelpipe.params import AlignParams, DenoiseParams, TokenizerParams, TrainParams
+from skelpipe.preprocess.align import align_sample
+from skelpipe.preprocess.denoise import DenoiseError, denoise_sample
 from skelpipe.sample_id import SampleId
 from skelpipe.skeleton import Layout, get_layout
-from skelpipe.token_stream import crop_tokens
-from skelpipe.train import input_config
+from skelpipe.tokenizer.token_stream import crop_tokens
+from skelpipe.training.loop import input_config
 
 TOKENS = "tokens"  # the ensemble member name of the token stream
 
@@ -143,7 +145,7 @@ class EnsemblePredictor:
 
     def _load_token_stream(self, folder: Path, tokenizer: Path) -> nn.Module:
         from skelpipe.models.token_transformer import TokenTransformer, TokenTransformerConfig
-        from skelpipe.tokenizer_io import TokenizerLoadError, load_tokenizer
+        from skelpipe.tokenizer.io import TokenizerLoadError, load_tokenizer
 
         if self.p.token_stream is None or self.p.tokenizer is None:
             raise PredictError("member 'tokens' needs the token_stream and tokenizer params")
@@ -165,7 +167,7 @@ class EnsemblePredictor:
         out = []
         for m in self.members:
             if m == TOKENS:
-                from skelpipe.tokenizer_train import tokenize_sample
+                from skelpipe.tokenizer.train import tokenize_sample
 
                 ts, tp = self.p.token_stream, self.p.tokenizer
                 ids = tokenize_sample(self.tokenizer, sample, tp)[0]

@@ -12,8 +12,6 @@ from collections.abc import Sequence as Seq
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from skelpipe.align import align_sample
-from skelpipe.denoise import DenoiseError, denoise_sample
 from skelpipe.io.h5store import (
     ParsedWriter,
     Sequence,
@@ -25,6 +23,8 @@ from skelpipe.io.h5store import (
 )
 from skelpipe.io.raw_sources import RawFileRef, Rejected, iter_loaded
 from skelpipe.params import AlignParams, DenoiseParams
+from skelpipe.preprocess.align import align_sample
+from skelpipe.preprocess.denoise import DenoiseError, denoise_sample
 from skelpipe.sample_id import SampleId
 from skelpipe.skeleton import NTU25, get_layout
 

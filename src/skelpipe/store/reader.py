@@ -1,4 +1,4 @@
-"""Read the sample store (see :mod:`skelpipe.shards` for the layout), numpy only."""
+"""Read the sample store (see :mod:`skelpipe.store.shards` for the layout), numpy only."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import zarr
 
-from skelpipe.shards import META_COLUMNS, decode_names
+from skelpipe.store.shards import META_COLUMNS, decode_names
 
 
 class SampleStore:

@@ -10,8 +10,10 @@ from stages._common import fail, load_params
 
 
 def pipeline_params(params_file: Path):
-    """The sections prediction and export replay (:class:`skelpipe.predict.PipelineParams`), and
-    the ``paths`` section. Sections a pipeline lacks (NW-UCLA: ``denoise``) are None."""
+    """The sections prediction and export replay
+    (:class:`skelpipe.apps.predict.PipelineParams`), and the ``paths`` section. Sections a
+    pipeline lacks (NW-UCLA: ``denoise``) are None."""
+    from skelpipe.apps.predict import PipelineParams
     from skelpipe.params import (
         AlignParams,
         DenoiseParams,
@@ -19,7 +21,6 @@ def pipeline_params(params_file: Path):
         TokenizerParams,
         TrainParams,
     )
-    from skelpipe.predict import PipelineParams
 
     try:
         doc = yaml.safe_load(Path(params_file).read_text(encoding="utf-8")) or {}

@@ -1,11 +1,11 @@
 """The token stream: a classifier over tokenizer ids, trained and scored like the GCN streams.
 
-Samples come from the token store (:mod:`skelpipe.token_store`), row-aligned with the sample
-store, so validation / test scores are keyed by the same names and the ensemble joins them with
-the GCN streams. Augmentation is the discrete analogue of CTR-GCN's valid crop-and-resize: a
+Samples come from the token store (:mod:`skelpipe.tokenizer.token_store`), row-aligned with the
+sample store, so validation / test scores are keyed by the same names and the ensemble joins them
+with the GCN streams. Augmentation is the discrete analogue of CTR-GCN's valid crop-and-resize: a
 random crop of a share ``p ~ U(p_interval)`` of the tokens, resampled to ``window`` tokens by
 nearest neighbour when longer, padded when shorter. It trains through
-:func:`skelpipe.train.fit` with ``optimizer: adamw``.
+:func:`skelpipe.training.loop.fit` with ``optimizer: adamw``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import torch
 from torch.utils.data import Dataset
 
 from skelpipe.params import TrainParams
-from skelpipe.token_store import TokenStore
+from skelpipe.tokenizer.token_store import TokenStore
 
 
 def crop_tokens(

@@ -10,9 +10,9 @@ import torch
 from torch import nn
 
 from skelpipe.atomic import atomic_file
-from skelpipe.ensemble import Scores, save_scores
-from skelpipe.evaluate import per_class_accuracy, summary
-from skelpipe.store import SampleStore
+from skelpipe.classify.ensemble import Scores, save_scores
+from skelpipe.classify.metrics import per_class_accuracy, summary
+from skelpipe.store.reader import SampleStore
 
 
 def scores_by_name(

@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 import zarr
 
-from skelpipe.shards import decode_names, encode_names
-from skelpipe.store import SampleStore
+from skelpipe.store.reader import SampleStore
+from skelpipe.store.shards import decode_names, encode_names
 
 
 class TokenStoreError(ValueError):

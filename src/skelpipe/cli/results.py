@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
+from skelpipe.apps.report import PUBLISHED, render, replace_section
 from skelpipe.atomic import atomic_file
-from skelpipe.report import PUBLISHED, render, replace_section
 
 SECTIONS = {
     "synthetic": Path("metrics/ensemble.json"),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from skelpipe.features import valid_length
+from skelpipe.classify.features import valid_length
 from skelpipe.skeleton import Layout
 
 ACTOR_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from skelpipe.evaluate import topk_accuracy
+from skelpipe.classify.metrics import topk_accuracy
 from skelpipe.exact import weighted_sum
 
 

@@ -1,0 +1,2 @@
+"""The skeleton tokenizer: body frame, training and tokenize / decode, evaluation metrics,
+saved model, token store and token stream (the architectures themselves live in models/)."""
