@@ -27,8 +27,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tests.test_cross_cpu import OLDER_CPU  # noqa: E402
-from tests.test_pipeline import TINY_SYNTH, TINY_TOKEN_STREAM, TINY_TOKENIZER, TINY_TRAIN  # noqa: E402
+from tests.helpers import OLDER_CPU, TINY_SYNTH, TINY_TOKEN_STREAM, TINY_TOKENIZER, TINY_TRAIN  # noqa: E402
 
 SECTIONS = ("train", "tokenizer", "token_stream")
 

@@ -14,9 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.test_pipeline import TINY_SYNTH
+from tests.helpers import ROOT, TINY_SYNTH
 
-ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="SIGKILL needs POSIX")
 ENV = {**os.environ, "CI": "true", "PYTHONHASHSEED": "0"}
 

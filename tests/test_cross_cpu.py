@@ -21,17 +21,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.test_pipeline import TINY_SYNTH, TINY_TRAIN
+from tests.helpers import OLDER_CPU, ROOT, TINY_SYNTH, TINY_TRAIN
 
-ROOT = Path(__file__).resolve().parents[1]
-OLDER_CPU = {
-    "NPY_DISABLE_CPU_FEATURES": "AVX512_SPR AVX512_ICL X86_V4 X86_V3",
-    "OPENBLAS_CORETYPE": "Prescott",
-    "NUMBA_CPU_NAME": "generic",
-    "ATEN_CPU_CAPABILITY": "default",
-    "ONEDNN_MAX_CPU_ISA": "SSE41",
-    "MKL_CBWR": "COMPATIBLE",
-}
 CHAIN = [
     ("synth", {"out": "raw"}),
     ("parse", {"raw": "raw", "out": "parse"}),

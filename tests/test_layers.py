@@ -84,7 +84,9 @@ def test_imports_point_down(path: Path) -> None:
 def test_subpackage_init_is_docstring_only(name: str) -> None:
     """Importing one module of a subpackage must not import its siblings (or torch)."""
     body = ast.parse((PACKAGE / name / "__init__.py").read_text(encoding="utf-8")).body
-    assert len(body) == 1 and isinstance(body[0], ast.Expr), f"{name}/__init__.py is not a docstring"
+    assert len(body) == 1 and isinstance(body[0], ast.Expr), (
+        f"{name}/__init__.py is not a docstring"
+    )
 
 
 def test_data_layers_import_no_torch() -> None:

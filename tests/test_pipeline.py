@@ -22,39 +22,15 @@ import pytest
 import yaml
 
 from skelpipe.store.reader import SampleStore
+from tests.helpers import (
+    ROOT,
+    TINY_SYNTH,
+    TINY_TOKEN_STREAM,
+    TINY_TOKENIZER,
+    TINY_TRAIN,
+    readme_commands,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
-TINY_SYNTH = {
-    "subjects": 10,
-    "setups": 2,
-    "setups_per_subject": 1,
-    "actions": [8, 23, 50, 58],
-    "frames": [30, 45],
-}
-TINY_TRAIN = {
-    "streams": ["joint", "bone"],
-    "epochs": 1,
-    "window": 16,
-    "batch_size": 16,
-    "warmup_epochs": 0,
-    "eval_every": 1,
-    "num_workers": 0,
-}
-TINY_TOKENIZER = {
-    "width": 8,
-    "latent_dim": 8,
-    "levels": 2,
-    "codebook_size": 32,
-    "blocks": 1,
-    "decoder_blocks": 1,
-    "window": 16,
-    "epochs": 1,
-    "batch_size": 16,
-    "warmup_epochs": 0,
-    "eval_every": 1,
-    "num_workers": 0,
-}
-TINY_TOKEN_STREAM = {"epochs": 1, "window": 4, "warmup_epochs": 0, "eval_every": 1}
 DATA_STAGES = {"synth", "parse", "denoise", "align", "shard"}
 TOKEN_STAGES = {"train_tokenizer", "evaluate_tokenizer", "tokenize", "train_tokens"}
 TRAIN_STAGES = {"train@ctrgcn-joint", "train@ctrgcn-bone", "ensemble"} | TOKEN_STAGES
@@ -137,7 +113,6 @@ def test_status_without_target_covers_the_nw_ucla_pipeline(repo: Path) -> None:
 def test_readme_dvc_commands_run(repo: Path) -> None:
     """The README's DVC workflow block, verbatim, on the reproduced copy; `dvc exp run` without
     --queue is the expensive one (a rerun of align onwards) and is exercised by the tests above."""
-    from tests.test_readme import readme_commands
 
     _dvc(repo, "repro")
     commands = readme_commands("dvc")

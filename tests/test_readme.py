@@ -15,9 +15,7 @@ from typer.testing import CliRunner
 
 from skelpipe.apps.report import ensemble_table, replace_section, tokenizer_table
 from skelpipe.cli.main import app
-from tests.test_predict import _trained_outputs
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import ROOT, readme_commands, trained_outputs
 
 
 def test_readme_tables_match_metrics() -> None:
@@ -49,15 +47,6 @@ def test_tokenizer_table_shows_the_generalisation_gap() -> None:
     assert row.endswith("| 90 % / 85 % |")
 
 
-def readme_commands(block: str) -> list[str]:
-    """Command lines of the README's bash blocks marked ``<!-- readme-test: <block> -->``
-    (comments after two spaces and a ``#`` dropped)."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    pattern = rf"<!-- readme-test: {block} -->\n```bash\n(.*?)```"
-    lines = [ln for body in re.findall(pattern, text, re.S) for ln in body.splitlines()]
-    return [ln.split("  #")[0].strip() for ln in lines if ln.strip()]
-
-
 def test_every_skelpipe_command_in_the_readme_exists() -> None:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     used = set(re.findall(r"skelpipe ([a-z][a-z-]*)(?: [a-z]+)?", text))
@@ -81,8 +70,8 @@ def test_readme_model_commands_run(tmp_path, monkeypatch, shared_data) -> None:
     for rel in ("params.yaml", "pipelines/nw_ucla/params.yaml"):
         shutil.copy(ROOT / rel, root / rel)
     weights = {"ctrgcn-joint": 0.6, "ctrgcn-bone": 0.4, "tokens": 0.2}
-    ntu = _trained_outputs(tmp_path / "ntu", "ntu60", weights)
-    ucla = _trained_outputs(tmp_path / "ucla", "nw_ucla", {"ctrgcn-joint": 1.0})
+    ntu = trained_outputs(tmp_path / "ntu", "ntu60", weights)
+    ucla = trained_outputs(tmp_path / "ucla", "nw_ucla", {"ctrgcn-joint": 1.0})
     for made, ntu_dest, ucla_dest in (
         ("--model", "models/ntu", "models/nw_ucla"),
         ("--ensemble", "data/ensemble", "data/nw_ucla/ensemble"),

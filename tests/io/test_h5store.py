@@ -7,11 +7,11 @@ import numpy as np
 from skelpipe.io.h5store import ParsedWriter, Sequence, SequenceWriter, iter_parsed, iter_sequences
 from skelpipe.io.raw_sources import Rejected
 from skelpipe.io.rejected import read_rejected, write_rejected
-from tests.io.test_ntu_format import _raw
+from tests.helpers import raw_skeleton
 
 
 def test_parsed_round_trip_in_small_blocks(tmp_path) -> None:
-    raws = [_raw(n_frames=3 + k, bodies=1 + k % 2, seed=k) for k in range(7)]
+    raws = [raw_skeleton(n_frames=3 + k, bodies=1 + k % 2, seed=k) for k in range(7)]
     for k, r in enumerate(raws):
         r.name = f"S001C001P001R001A{k + 1:03d}"
     w = ParsedWriter(tmp_path / "part-00000.h5", chunk_rows=4, flush_rows=5)

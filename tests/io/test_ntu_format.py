@@ -11,25 +11,13 @@ from skelpipe.io.ntu_format import (
     format_skeleton,
     parse_skeleton,
 )
+from tests.helpers import raw_skeleton
 
 NAME = "S001C001P001R001A001"
 
 
-def _raw(n_frames: int = 3, bodies: int = 1, seed: int = 0) -> RawSkeleton:
-    rng = np.random.default_rng(seed)
-    per_frame = np.full(n_frames, bodies)
-    frames = np.repeat(np.arange(n_frames), bodies)
-    r = len(frames)
-    joints = rng.normal(size=(r, 25, 12)).astype(np.float32)
-    joints[..., 11] = 2
-    info = np.zeros((r, 9), dtype=np.float32)
-    info[:, 8] = 2
-    ids = np.uint64(72057594037931101) + np.tile(np.arange(bodies, dtype=np.uint64), n_frames)
-    return RawSkeleton(NAME, per_frame, frames, ids, info, joints)
-
-
 def _text(raw: RawSkeleton | None = None, newline: str = "\n") -> str:
-    return format_skeleton(raw or _raw(), newline=newline).decode()
+    return format_skeleton(raw or raw_skeleton(), newline=newline).decode()
 
 
 def _error(text: str) -> SkeletonFormatError:
@@ -39,7 +27,7 @@ def _error(text: str) -> SkeletonFormatError:
 
 
 def test_round_trip_keeps_every_field_and_64bit_ids() -> None:
-    raw = _raw(n_frames=4, bodies=2)
+    raw = raw_skeleton(n_frames=4, bodies=2)
     back = parse_skeleton(format_skeleton(raw), NAME)
     assert back.body_id.dtype == np.uint64
     np.testing.assert_array_equal(back.body_id, raw.body_id)
@@ -85,7 +73,7 @@ def test_real_files_match_reference_joints(shared_data) -> None:
 def test_tabs_runs_of_spaces_and_trailing_blank_lines_are_valid() -> None:
     text = _text().replace(" ", " \t  ") + "\n\n  \n"
     raw = parse_skeleton(text.encode(), NAME)
-    np.testing.assert_allclose(raw.joints, _raw().joints, rtol=1e-6)
+    np.testing.assert_allclose(raw.joints, raw_skeleton().joints, rtol=1e-6)
 
 
 def _lines() -> list[str]:

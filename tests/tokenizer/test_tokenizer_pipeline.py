@@ -4,7 +4,6 @@ store round trip, and the token-stream classifier's data and model."""
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -30,56 +29,7 @@ from skelpipe.tokenizer.train import (
     run_identity,
     tokenize_sample,
 )
-from tests.test_shards import _build, _sequences
-
-ROOT = Path(__file__).resolve().parents[1]
-
-P = TokenizerParams(
-    benchmark="ntu60_xsub",
-    quantizer="rvq",
-    levels=2,
-    codebook_size=16,
-    downsample=4,
-    width=8,
-    latent_dim=8,
-    blocks=1,
-    decoder_blocks=1,
-    latent_blocks=1,
-    token_mlp=0,
-    backbone="gcn",
-    temporal_kernel=3,
-    beta=0.25,
-    ema_decay=0.9,
-    dead_threshold=0.1,
-    usage_decay=0.9,
-    code_dim=0,
-    kmeans_iters=2,
-    quantize_dropout=0.0,
-    kl_weight=0.0,
-    gumbel_hard=False,
-    tau_start=1.0,
-    tau_end=0.1,
-    body_frame=True,
-    window=16,
-    loss="smooth_l1",
-    part_weights={"head": 2.0, "left_hand": 2.0},
-    augment_mirror=0.0,
-    augment_yaw_deg=0.0,
-    augment_scale=0.0,
-    velocity_weight=0.5,
-    epochs=3,
-    batch_size=8,
-    grad_accum=2,
-    lr=0.003,
-    weight_decay=0.0,
-    warmup_epochs=1,
-    grad_clip=1.0,
-    seed=4,
-    num_workers=0,
-    threads=1,
-    reproducible=False,  # in-process: the pinned environment is set by stages.launch
-    eval_every=1,
-)
+from tests.helpers import ROOT, TOKENIZER_PARAMS, build_store, make_sequences
 
 
 class Interrupt(Exception):
@@ -89,14 +39,14 @@ class Interrupt(Exception):
 @pytest.fixture(scope="module")
 def store(tmp_path_factory) -> SampleStore:
     path = tmp_path_factory.mktemp("tokstore")
-    seqs = _sequences(n=40, seed=11)
+    seqs = make_sequences(n=40, seed=11)
     for s in seqs[::3]:
         s.joints[:, 1] = 0.0  # one actor: the second person slot is absent
-    _build(path, seqs)
+    build_store(path, seqs)
     return SampleStore(path / "store.zarr")
 
 
-def _datasets(store: SampleStore, p: TokenizerParams = P):
+def _datasets(store: SampleStore, p: TokenizerParams = TOKENIZER_PARAMS):
     cfg = model_config(p, store)
     return cfg, *(
         ClipDataset(store, store.split(p.benchmark, part), cfg, p, part == "train")
@@ -117,19 +67,25 @@ def test_clips_have_the_window_and_mask_absent_persons(store) -> None:
     for ds in (train, val):
         for k in range(len(ds)):
             x, mask, i = ds[k]
-            assert x.shape == (3, P.window, 25, 2) and mask.shape == (P.window, 2)
-            n = min(int(store.n_frames[i]), P.window)
+            assert x.shape == (3, TOKENIZER_PARAMS.window, 25, 2) and mask.shape == (
+                TOKENIZER_PARAMS.window,
+                2,
+            )
+            n = min(int(store.n_frames[i]), TOKENIZER_PARAMS.window)
             assert mask[:n, 0].all() and not mask[n:].any()
             assert bool(mask[:, 1].any()) == bool(np.any(store.sample(i)[:, 1] != 0))
     train.epoch = 1
     a = train[0][0]
     train.epoch = 2
-    assert not torch.equal(a, train[0][0]) or store.n_frames[train.indices[0]] <= P.window
+    assert (
+        not torch.equal(a, train[0][0])
+        or store.n_frames[train.indices[0]] <= TOKENIZER_PARAMS.window
+    )
 
 
 def _fit(store, ckpt, stop_after: int | None = None):
     cfg, train, val = _datasets(store)
-    torch.manual_seed(P.seed)
+    torch.manual_seed(TOKENIZER_PARAMS.seed)
     model = SkeletonTokenizer(cfg)
     rows = []
 
@@ -139,7 +95,9 @@ def _fit(store, ckpt, stop_after: int | None = None):
             raise Interrupt
 
     try:
-        state = fit_tokenizer(model, train, val, P, ckpt, run_identity(P, cfg), on_epoch)
+        state = fit_tokenizer(
+            model, train, val, TOKENIZER_PARAMS, ckpt, run_identity(TOKENIZER_PARAMS, cfg), on_epoch
+        )
     except Interrupt:
         return None, rows
     return (model, state), rows
@@ -166,9 +124,9 @@ def test_decode_of_tokens_equals_reconstruction(store) -> None:
     model.eval()
     for i in (0, 3, 7):  # lengths not divisible by the downsampling
         sample = store.sample(i)
-        tokens, recon = tokenize_sample(model, sample, P)
+        tokens, recon = tokenize_sample(model, sample, TOKENIZER_PARAMS)
         assert tokens.shape == (2, -(-len(sample) // 4), 2) and recon.shape == sample.shape
-        x, R, origin = prepare(sample, 2, NTU25, P.body_frame)
+        x, R, origin = prepare(sample, 2, NTU25, TOKENIZER_PARAMS.body_frame)
         with torch.no_grad():
             decoded = model.decode(torch.from_numpy(tokens)[None], tokens.shape[1] * 4)
         y = decoded[0, :, : len(sample)].permute(3, 1, 2, 0).numpy()  # (M, T, V, C)
@@ -224,7 +182,7 @@ def test_token_transformer_ignores_padding() -> None:
 
 
 def test_rate_of_the_acceptance_configuration() -> None:
-    p = dataclasses.replace(P, levels=4, codebook_size=1024, downsample=4)
+    p = dataclasses.replace(TOKENIZER_PARAMS, levels=4, codebook_size=1024, downsample=4)
 
     class Store:
         attrs = {"layout": "ucla20"}
@@ -283,7 +241,9 @@ def test_augmentation_mirrors_rotates_and_scales_rigidly(layout) -> None:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(2, 5, layout.num_joints, 3)).astype(np.float32)
     x[1, 3:] = 0.0  # absent frames of the second person
-    off = dataclasses.replace(P, augment_mirror=0.0, augment_yaw_deg=0.0, augment_scale=0.0)
+    off = dataclasses.replace(
+        TOKENIZER_PARAMS, augment_mirror=0.0, augment_yaw_deg=0.0, augment_scale=0.0
+    )
     np.testing.assert_array_equal(augment_clip(x, np.random.default_rng(1), layout, off), x)
     mirror = dataclasses.replace(off, augment_mirror=1.0)
     once = augment_clip(x, np.random.default_rng(1), layout, mirror)

@@ -4,7 +4,6 @@ models; the ensemble equals the stage path's member scores; bad files give valid
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -19,45 +18,15 @@ from skelpipe.cli._pipeline_params import pipeline_params
 from skelpipe.cli.main import app
 from skelpipe.io.h5store import iter_sequences
 from skelpipe.io.raw_sources import list_raw_files
-from skelpipe.models import build_model
-from skelpipe.models.token_transformer import TokenTransformer, TokenTransformerConfig
-from skelpipe.models.tokenizer import SkeletonTokenizer, TokenizerConfig
 from skelpipe.preprocess.runner import align_part, denoise_part, parse_part
 from skelpipe.skeleton import NTU25
 from skelpipe.training.loop import input_config
+from tests.helpers import NTU_PARAMS, ROOT, trained_outputs
 
-ROOT = Path(__file__).resolve().parents[1]
-NTU_PARAMS = ROOT / "params.yaml"
 UCLA_PARAMS = ROOT / "pipelines" / "nw_ucla" / "params.yaml"
 
 
 pytestmark = pytest.mark.usefixtures("single_thread")
-
-
-def _save(net: torch.nn.Module, folder: Path) -> None:
-    folder.mkdir(parents=True)
-    torch.save(net.state_dict(), folder / "model.pt")
-
-
-def _trained_outputs(tmp: Path, dataset: str, weights: dict[str, float]) -> dict[str, Path]:
-    """Folders laid out as the train / train_tokenizer / ensemble stages write them (random init:
-    prediction does not care how good the weights are)."""
-    torch.manual_seed(0)
-    models, tok_dir = tmp / "models", tmp / "tokenizer"
-    for member in weights:
-        if member != "tokens":
-            _save(build_model(member.rpartition("-")[0], dataset, "cpu"), models / member)
-    if "tokens" in weights:
-        small = {"width": 8, "latent_dim": 16, "latent_blocks": 1, "decoder_blocks": 1}
-        cfg = TokenizerConfig(layout="ntu25", persons=2, levels=2, codebook_size=16, **small)
-        _save(SkeletonTokenizer(cfg), tok_dir)
-        (tok_dir / "config.json").write_text(json.dumps(asdict(cfg)))
-        window = pipeline_params(NTU_PARAMS)[0].token_stream.window
-        tt = TokenTransformerConfig((16, 16), 2, window, 60)  # as the train_tokens stage
-        _save(TokenTransformer(tt), models / "tokens")
-    (tmp / "ensemble").mkdir()
-    (tmp / "ensemble" / "weights.json").write_text(json.dumps(weights))
-    return {"--model": models, "--ensemble": tmp / "ensemble", "--tokenizer": tok_dir}
 
 
 def _args(paths: dict[str, Path], params: Path) -> list[str]:
@@ -67,7 +36,7 @@ def _args(paths: dict[str, Path], params: Path) -> list[str]:
 def test_predict_real_ntu_file_ranks_named_classes(tmp_path, shared_data) -> None:
     src = shared_data / "ntu_raw_samples" / "S001C001P001R001A050.skeleton"
     weights = {"ctrgcn-joint": 0.6, "ctrgcn-bone_motion": 0.4, "tokens": 0.0}
-    paths = _trained_outputs(tmp_path, "ntu60", weights)
+    paths = trained_outputs(tmp_path, "ntu60", weights)
     args = ["predict", str(src), "--json", "--top", "5", *_args(paths, NTU_PARAMS)]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
@@ -92,7 +61,7 @@ def test_predict_equals_the_stage_path_and_weights_combine(tmp_path, shared_data
     ensemble score is their weighted sum; a token member loads and scores."""
     src = shared_data / "ntu_raw_samples" / "S001C001P001R001A050.skeleton"
     weights = {"ctrgcn-joint": 0.6, "ctrgcn-bone": 0.4, "tokens": 0.5}
-    paths = _trained_outputs(tmp_path, "ntu60", weights)
+    paths = trained_outputs(tmp_path, "ntu60", weights)
     p, _ = pipeline_params(NTU_PARAMS)
     net = EnsemblePredictor(paths["--model"], weights, p, paths["--tokenizer"])
     name, sample = load_sample(src, p)
@@ -120,7 +89,7 @@ def test_predict_equals_the_stage_path_and_weights_combine(tmp_path, shared_data
 
 def test_predict_real_nw_ucla_file(tmp_path, shared_data) -> None:
     src = shared_data / "nw_ucla" / "all_sqe" / "a08_s01_e00_v03.json"
-    paths = _trained_outputs(tmp_path, "nw_ucla", {"ctrgcn-joint": 1.0})
+    paths = trained_outputs(tmp_path, "nw_ucla", {"ctrgcn-joint": 1.0})
     args = ["predict", str(src), "--json", "--top", "3", *_args(paths, UCLA_PARAMS)]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
@@ -131,7 +100,7 @@ def test_predict_real_nw_ucla_file(tmp_path, shared_data) -> None:
 
 
 def test_bad_files_fail_cleanly_with_validates_reason(tmp_path, shared_data) -> None:
-    paths = _trained_outputs(tmp_path, "ntu60", {"ctrgcn-joint": 1.0})
+    paths = trained_outputs(tmp_path, "ntu60", {"ctrgcn-joint": 1.0})
     bad = tmp_path / "S001C001P001R001A002.skeleton"
     bad.write_text("2\n1\n")  # two frames declared, the first says one body, then nothing
     good = shared_data / "ntu_raw_samples" / "S001C001P001R001A001.skeleton"
@@ -158,7 +127,7 @@ def test_bad_files_fail_cleanly_with_validates_reason(tmp_path, shared_data) -> 
 
 def test_missing_or_mismatched_models_fail_cleanly(tmp_path, shared_data) -> None:
     src = shared_data / "ntu_raw_samples" / "S001C001P001R001A001.skeleton"
-    paths = _trained_outputs(tmp_path, "nw_ucla", {"ctrgcn-joint": 1.0})  # wrong dataset
+    paths = trained_outputs(tmp_path, "nw_ucla", {"ctrgcn-joint": 1.0})  # wrong dataset
     result = CliRunner().invoke(app, ["predict", str(src), *_args(paths, NTU_PARAMS)])
     assert result.exit_code == 1 and "does not fit the params' model" in result.stderr
     paths["--ensemble"] = tmp_path / "nowhere"

@@ -6,7 +6,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from skelpipe.cli.main import app
-from tests.test_shards import _build, _sequences
+from tests.helpers import build_store, make_sequences
 
 
 def _png_size(path) -> tuple[int, int]:
@@ -31,7 +31,7 @@ def test_show_raw_files_of_both_datasets(tmp_path, shared_data) -> None:
 
 
 def test_show_by_store_name_and_bad_inputs(tmp_path) -> None:
-    _, store = _build(tmp_path, _sequences(n=6))
+    _, store = build_store(tmp_path, make_sequences(n=6))
     name = store.names[2]
     out = tmp_path / "s.png"
     args = ["show", name, "--store", str(tmp_path / "store.zarr"), "--out", str(out)]

@@ -8,7 +8,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,51 +17,19 @@ import torch
 import yaml
 
 from skelpipe.classify.ensemble import load_scores
-from tests.test_shards import _build, _sequences
-from tests.test_train import P
+from tests.helpers import ROOT, TRAIN_PARAMS, build_store, make_sequences, train_stage_cmd
 
-ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="SIGKILL needs POSIX")
 
 
 @pytest.fixture(scope="module")
 def stage_inputs(tmp_path_factory) -> tuple[Path, Path]:
     path = tmp_path_factory.mktemp("kill")
-    _build(path, _sequences(n=96, seed=7))
-    p = dataclasses.replace(P, models=("ctrgcn",), epochs=3, eval_every=1, compile=False)
+    build_store(path, make_sequences(n=96, seed=7))
+    p = dataclasses.replace(TRAIN_PARAMS, models=("ctrgcn",), epochs=3, eval_every=1, compile=False)
     params = path / "params.yaml"
     params.write_text(yaml.safe_dump({"train": dataclasses.asdict(p)}, sort_keys=False))
     return path / "store.zarr", params
-
-
-def _cmd(
-    store: Path, params: Path, run: Path, stream: str = "joint_motion", launch: bool = False
-) -> list[str]:
-    """The train stage's command line for ``run``'s folders; through ``stages.launch`` (which
-    reads ``train.launcher`` / ``train.nproc`` from the params) when ``launch``."""
-    args = {
-        "--model": "ctrgcn",
-        "--stream": stream,
-        "--store": store,
-        "--out": run / "out",
-        "--checkpoint": run / "ckpt",
-        "--live": run / "live",
-        "--plots": run / "plots",
-        "--metrics": run / "metrics.json",
-        "--params": params,
-    }
-    stage = ["-m", "stages.train"]
-    if launch:
-        stage = [
-            "-m",
-            "stages.launch",
-            "--params",
-            str(params),
-            "--section",
-            "train",
-            "stages.train",
-        ]
-    return [sys.executable, *stage, *(str(a) for kv in args.items() for a in kv)]
 
 
 def _epochs_done(ckpt: Path) -> int:
@@ -76,10 +43,12 @@ def test_sigkill_mid_epoch_then_rerun_equals_uninterrupted(stage_inputs, tmp_pat
     store, params = stage_inputs
     env = {**os.environ, "CI": "true"}
     whole = tmp_path / "whole"
-    subprocess.run(_cmd(store, params, whole), cwd=ROOT, env=env, check=True, capture_output=True)
+    subprocess.run(
+        train_stage_cmd(store, params, whole), cwd=ROOT, env=env, check=True, capture_output=True
+    )
 
     killed = tmp_path / "killed"
-    proc = subprocess.Popen(_cmd(store, params, killed), cwd=ROOT, env=env)
+    proc = subprocess.Popen(train_stage_cmd(store, params, killed), cwd=ROOT, env=env)
     deadline = time.monotonic() + 120
     while _epochs_done(killed / "ckpt" / "last.pt") < 1 and proc.poll() is None:
         assert time.monotonic() < deadline, "no checkpoint after 120 s"
@@ -90,7 +59,9 @@ def test_sigkill_mid_epoch_then_rerun_equals_uninterrupted(stage_inputs, tmp_pat
     proc.wait()
     assert not (killed / "out").exists() and not (killed / "metrics.json").exists()
 
-    subprocess.run(_cmd(store, params, killed), cwd=ROOT, env=env, check=True, capture_output=True)
+    subprocess.run(
+        train_stage_cmd(store, params, killed), cwd=ROOT, env=env, check=True, capture_output=True
+    )
     # same params twice (one of them interrupted) -> byte-identical metrics and plot data
     for rel in ("metrics.json", "plots/confusion.csv", "out/per_class.csv"):
         assert (killed / rel).read_bytes() == (whole / rel).read_bytes(), rel

@@ -11,7 +11,7 @@ from skelpipe.apps.export_model import ExportError, check_export, export, tokeni
 from skelpipe.cli.main import app
 from skelpipe.models import build_model
 from skelpipe.models.tokenizer import SkeletonTokenizer, TokenizerConfig
-from tests.test_predict import NTU_PARAMS, _trained_outputs
+from tests.helpers import NTU_PARAMS, trained_outputs
 
 TOL = 1e-4
 
@@ -80,7 +80,7 @@ def test_unexportable_model_gives_a_clear_error(tmp_path) -> None:
 
 
 def test_cli_exports_trained_output_folders(tmp_path) -> None:
-    paths = _trained_outputs(tmp_path, "ntu60", {"ctrgcn-joint": 1.0, "tokens": 1.0})
+    paths = trained_outputs(tmp_path, "ntu60", {"ctrgcn-joint": 1.0, "tokens": 1.0})
     tok_dir = paths["--tokenizer"]
     common = ["--tokenizer", str(tok_dir), "--params", str(NTU_PARAMS)]
     for folder, fmt, files in (

@@ -20,11 +20,16 @@ from torch.utils.data import DataLoader, RandomSampler
 from skelpipe.store.reader import SampleStore
 from skelpipe.training import distributed
 from skelpipe.training.loop import build_datasets, fit
-from tests.test_shards import _build, _sequences
-from tests.test_train import P, Tiny
-from tests.test_train_kill import _cmd as train_stage_cmd
+from tests.helpers import (
+    ROOT,
+    TOKENIZER_PARAMS,
+    TRAIN_PARAMS,
+    Tiny,
+    build_store,
+    make_sequences,
+    train_stage_cmd,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(not torch.distributed.is_available(), reason="no torch.distributed")
 
 
@@ -61,7 +66,7 @@ def _fit_tiny(rank: int, world: int, port: int, store: str, out: str) -> None:
         os.environ.update(env, RANK=str(rank), LOCAL_RANK=str(rank))
     torch.set_num_threads(1)
     distributed.setup(torch.device("cpu"))
-    p = dataclasses.replace(P, epochs=2, compile=False, batch_size=10)
+    p = dataclasses.replace(TRAIN_PARAMS, epochs=2, compile=False, batch_size=10)
     torch.manual_seed(p.seed)
     net = Tiny()
     ckpt = Path(out) / f"ckpt-{world}.pt"
@@ -78,7 +83,7 @@ def _fit_tiny(rank: int, world: int, port: int, store: str, out: str) -> None:
 
 
 def test_two_gloo_processes_train_like_one(tmp_path: Path) -> None:
-    _build(tmp_path, _sequences(n=45, seed=2))
+    build_store(tmp_path, make_sequences(n=45, seed=2))
     store = str(tmp_path / "store.zarr")
     _fit_tiny(0, 1, 0, store, str(tmp_path))
     mp.spawn(_fit_tiny, args=(2, _free_port(), store, str(tmp_path)), nprocs=2, join=True)
@@ -98,9 +103,9 @@ def _stage(params: Path, store: Path, run: Path) -> list[str]:
 
 
 def test_train_stage_under_torchrun_matches_one_process(tmp_path: Path) -> None:
-    _build(tmp_path, _sequences(n=64, seed=7))
+    build_store(tmp_path, make_sequences(n=64, seed=7))
     store = tmp_path / "store.zarr"
-    p = dataclasses.replace(P, models=("ctrgcn",), epochs=2, eval_every=1, compile=False)
+    p = dataclasses.replace(TRAIN_PARAMS, models=("ctrgcn",), epochs=2, eval_every=1, compile=False)
     env = {**os.environ, "CI": "true", "OMP_NUM_THREADS": "1"}
     metrics = {}
     for launcher, nproc in (("local", 1), ("torchrun", 2)):
@@ -123,14 +128,13 @@ def test_train_stage_under_torchrun_matches_one_process(tmp_path: Path) -> None:
 def _fit_tokenizer(rank: int, world: int, port: int, store: str, out: str) -> None:
     from skelpipe.models.tokenizer import SkeletonTokenizer
     from skelpipe.tokenizer.train import ClipDataset, fit_tokenizer, model_config
-    from tests.test_tokenizer_pipeline import P as TP
 
     if world > 1:
         env = {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "WORLD_SIZE": str(world)}
         os.environ.update(env, RANK=str(rank), LOCAL_RANK=str(rank))
     torch.set_num_threads(1)
     distributed.setup(torch.device("cpu"))
-    p = dataclasses.replace(TP, epochs=2, batch_size=12)
+    p = dataclasses.replace(TOKENIZER_PARAMS, epochs=2, batch_size=12)
     s = SampleStore(Path(store))
     torch.manual_seed(p.seed)
     model = SkeletonTokenizer(model_config(p, s))
@@ -145,7 +149,7 @@ def _fit_tokenizer(rank: int, world: int, port: int, store: str, out: str) -> No
 
 
 def test_tokenizer_under_two_gloo_processes_is_close_to_one(tmp_path: Path) -> None:
-    _build(tmp_path, _sequences(n=48, seed=3))
+    build_store(tmp_path, make_sequences(n=48, seed=3))
     store = str(tmp_path / "store.zarr")
     _fit_tokenizer(0, 1, 0, store, str(tmp_path))
     mp.spawn(_fit_tokenizer, args=(2, _free_port(), store, str(tmp_path)), nprocs=2, join=True)

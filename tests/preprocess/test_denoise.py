@@ -15,30 +15,9 @@ from skelpipe.io.ntu_format import parse_skeleton
 from skelpipe.params import DenoiseParams
 from skelpipe.preprocess.denoise import Denoised, DenoiseError, denoise_sample
 from skelpipe.sample_id import SampleId
+from tests.helpers import BASE_ID, UPRIGHT, upright
 
 NAME = "S001C001P001R001A050"  # a two-person action under both modes' class tests
-BASE_ID = 72057594037931101  # a real-looking 64-bit Kinect body ID
-
-# An upright stick figure in camera space (metres): x-spread 0.6 < 0.8 * y-spread 1.6.
-# Rows are NTU joints J1..J25; J1/J2 (spine) and J13/J17 (hips) are anatomically placed.
-UPRIGHT = np.array(
-    [
-        [0.00, 0.00, 3.00], [0.00, 0.30, 3.00], [0.00, 0.55, 3.00], [0.00, 0.70, 3.00],
-        [-0.18, 0.50, 3.00], [-0.25, 0.25, 3.02], [-0.28, 0.03, 2.98], [-0.29, -0.03, 2.97],
-        [0.18, 0.50, 3.00], [0.25, 0.25, 3.02], [0.28, 0.03, 2.98], [0.29, -0.03, 2.97],
-        [-0.08, -0.05, 3.00], [-0.09, -0.45, 3.02], [-0.10, -0.85, 3.00], [-0.10, -0.90, 2.90],
-        [0.08, -0.05, 3.00], [0.09, -0.45, 3.02], [0.10, -0.85, 3.00], [0.10, -0.90, 2.90],
-        [0.00, 0.50, 3.00], [-0.30, -0.10, 2.96], [-0.27, -0.05, 2.95], [0.30, -0.10, 2.96],
-        [0.27, -0.05, 2.95],
-    ]
-)  # fmt: skip  # (25, 3)
-
-
-def upright(rng: np.random.Generator, n: int, step: float = 0.01) -> np.ndarray:
-    """(n, 25, 3) float32: the stick figure random-walking with per-frame step ``step``."""
-    walk = np.cumsum(rng.normal(0.0, step, (n, 1, 3)), axis=0)
-    jitter = rng.normal(0.0, 0.005, (n, 25, 3))
-    return (UPRIGHT + walk + jitter).astype(np.float32)
 
 
 def lying(rng: np.random.Generator, n: int, step: float = 0.01) -> np.ndarray:

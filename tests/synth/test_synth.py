@@ -22,8 +22,8 @@ from skelpipe.store.splits import NTU60_XSUB_TRAIN
 from skelpipe.synth import ACTIONS, MANIFEST, check_params, generate_sample, plan, write_dataset
 from skelpipe.synth.generate import sample_names, setup_subjects
 from stages.synth import app
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 CS_TRAIN = set(NTU60_XSUB_TRAIN)
 
 TINY = SynthParams(

@@ -6,12 +6,12 @@ import numpy as np
 import torch
 
 from skelpipe.store.dataset import SkeletonDataset
-from tests.test_shards import _build, _sequences
+from tests.helpers import build_store, make_sequences
 
 
 def test_dataset_items_and_workers(tmp_path) -> None:
-    seqs = _sequences(n=40)
-    _, store = _build(tmp_path, seqs)
+    seqs = make_sequences(n=40)
+    _, store = build_store(tmp_path, seqs)
     ds = SkeletonDataset(tmp_path / "store.zarr", "ntu60_xsub", "train")
     x, label, idx = ds[0]
     assert x.dtype == torch.float32 and x.shape[1:] == (2, 25, 3)

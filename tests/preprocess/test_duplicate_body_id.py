@@ -18,8 +18,7 @@ from skelpipe.io.raw_sources import Rejected, list_raw_files
 from skelpipe.io.rejected import write_rejected
 from skelpipe.preprocess.denoise import DenoiseError, denoise_sample
 from skelpipe.preprocess.runner import denoise_part, parse_part
-from tests.test_denoise import BASE_ID, upright
-from tests.test_predict import NTU_PARAMS
+from tests.helpers import BASE_ID, NTU_PARAMS, upright
 
 NAME = "S001C001P001R001A023"
 

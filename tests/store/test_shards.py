@@ -6,10 +6,8 @@ import numpy as np
 import pytest
 
 from skelpipe.io.h5store import Sequence
-from skelpipe.params import ShardParams, ValidationParams
 from skelpipe.sample_id import SampleId
 from skelpipe.skeleton import NTU25
-from skelpipe.store.reader import SampleStore
 from skelpipe.store.shards import (
     ShardError,
     StoreWriter,
@@ -18,40 +16,12 @@ from skelpipe.store.shards import (
     shards_needed,
 )
 from skelpipe.store.splits import NTU60_XSUB_TRAIN
-
-PARAMS = ShardParams(
-    dataset="ntu60",
-    shard_frames=256,
-    chunk_frames=64,
-    compressor="lz4",
-    compression_level=5,
-    validation=ValidationParams(fraction=0.25, seed=0, group_by="subject"),
-)
-
-
-def _sequences(n: int = 60, seed: int = 0) -> list[Sequence]:
-    rng = np.random.default_rng(seed)
-    out = []
-    for k in range(n):
-        sid = SampleId(
-            setup=1 + k % 3, camera=1 + k % 3, subject=1 + k % 8, replication=1, action=1 + k % 60
-        )
-        t = int(rng.integers(10, 120))
-        out.append(Sequence(sid.name, rng.normal(size=(t, 2, 25, 3)).astype(np.float32), 1 + k % 2))
-    return sorted(out, key=lambda s: s.name)
-
-
-def _build(tmp_path, seqs, params=PARAMS):
-    bound = shards_needed(np.array([len(s.joints) for s in seqs]), params.shard_frames)
-    writer = StoreWriter(tmp_path / "store.zarr", NTU25, params, bound)
-    for s in seqs:
-        writer.append(s)
-    return writer.close(), SampleStore(tmp_path / "store.zarr")
+from tests.helpers import SHARD_PARAMS, build_store, make_sequences
 
 
 def test_round_trip_and_metadata(tmp_path) -> None:
-    seqs = _sequences()
-    counts, store = _build(tmp_path, seqs)
+    seqs = make_sequences()
+    counts, store = build_store(tmp_path, seqs)
     assert len(store) == len(seqs) == counts["n_samples"]
     for i, s in enumerate(seqs):
         assert store.names[i] == s.name
@@ -63,9 +33,9 @@ def test_round_trip_and_metadata(tmp_path) -> None:
 
 
 def test_no_sample_straddles_a_shard_and_files_are_few(tmp_path) -> None:
-    counts, store = _build(tmp_path, _sequences(n=120))
-    first = store.frame_start // PARAMS.shard_frames
-    last = (store.frame_start + store.n_frames - 1) // PARAMS.shard_frames
+    counts, store = build_store(tmp_path, make_sequences(n=120))
+    first = store.frame_start // SHARD_PARAMS.shard_frames
+    last = (store.frame_start + store.n_frames - 1) // SHARD_PARAMS.shard_frames
     np.testing.assert_array_equal(first, last)
     shard_files = [
         p
@@ -74,13 +44,13 @@ def test_no_sample_straddles_a_shard_and_files_are_few(tmp_path) -> None:
     ]
     assert len(shard_files) == counts["n_shards"]
     total = sum(s for s in store.n_frames)
-    assert counts["n_shards"] <= total // PARAMS.shard_frames + 1 + total // (
-        4 * PARAMS.shard_frames
+    assert counts["n_shards"] <= total // SHARD_PARAMS.shard_frames + 1 + total // (
+        4 * SHARD_PARAMS.shard_frames
     )
 
 
 def test_splits_follow_reference_and_validation_is_by_subject(tmp_path) -> None:
-    _, store = _build(tmp_path, _sequences(n=80))
+    _, store = build_store(tmp_path, make_sequences(n=80))
     train, val, test = (store.split("ntu60_xsub", p) for p in ("train", "val", "test"))
     subj = store.meta["subject"]
     assert set(subj[train]) | set(subj[val]) <= set(NTU60_XSUB_TRAIN)
@@ -92,7 +62,7 @@ def test_splits_follow_reference_and_validation_is_by_subject(tmp_path) -> None:
 
 
 def test_labels_outside_the_dataset_are_rejected(tmp_path) -> None:
-    writer = StoreWriter(tmp_path / "s.zarr", NTU25, PARAMS, 4)
+    writer = StoreWriter(tmp_path / "s.zarr", NTU25, SHARD_PARAMS, 4)
     seq = Sequence("S018C001P050R001A100", np.zeros((5, 2, 25, 3), np.float32), 1)
     with pytest.raises(ShardError, match="not a ntu60 class"):
         writer.append(seq)

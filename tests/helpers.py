@@ -1,0 +1,311 @@
+"""Helpers shared by several test modules and the benchmarks: tiny stores, params, crafted data.
+
+Test modules and benchmarks import these from here; no test module imports another. (Not
+imported by ``conftest.py``: it needs torch, which tests of the data layers do not load.)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from skelpipe.cli._pipeline_params import pipeline_params
+from skelpipe.io.h5store import Sequence
+from skelpipe.io.ntu_format import RawSkeleton
+from skelpipe.models import build_model
+from skelpipe.models.token_transformer import TokenTransformer, TokenTransformerConfig
+from skelpipe.models.tokenizer import SkeletonTokenizer, TokenizerConfig
+from skelpipe.params import ShardParams, TokenizerParams, TrainParams, ValidationParams
+from skelpipe.sample_id import SampleId
+from skelpipe.skeleton import NTU25
+from skelpipe.store.reader import SampleStore
+from skelpipe.store.shards import StoreWriter, shards_needed
+
+ROOT = Path(__file__).resolve().parents[1]
+RAW_NAME = "S001C001P001R001A001"
+
+
+SHARD_PARAMS = ShardParams(
+    dataset="ntu60",
+    shard_frames=256,
+    chunk_frames=64,
+    compressor="lz4",
+    compression_level=5,
+    validation=ValidationParams(fraction=0.25, seed=0, group_by="subject"),
+)
+
+
+def make_sequences(n: int = 60, seed: int = 0) -> list[Sequence]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for k in range(n):
+        sid = SampleId(
+            setup=1 + k % 3, camera=1 + k % 3, subject=1 + k % 8, replication=1, action=1 + k % 60
+        )
+        t = int(rng.integers(10, 120))
+        out.append(Sequence(sid.name, rng.normal(size=(t, 2, 25, 3)).astype(np.float32), 1 + k % 2))
+    return sorted(out, key=lambda s: s.name)
+
+
+def build_store(tmp_path, seqs, params=SHARD_PARAMS):
+    bound = shards_needed(np.array([len(s.joints) for s in seqs]), params.shard_frames)
+    writer = StoreWriter(tmp_path / "store.zarr", NTU25, params, bound)
+    for s in seqs:
+        writer.append(s)
+    return writer.close(), SampleStore(tmp_path / "store.zarr")
+
+
+def raw_skeleton(n_frames: int = 3, bodies: int = 1, seed: int = 0) -> RawSkeleton:
+    rng = np.random.default_rng(seed)
+    per_frame = np.full(n_frames, bodies)
+    frames = np.repeat(np.arange(n_frames), bodies)
+    r = len(frames)
+    joints = rng.normal(size=(r, 25, 12)).astype(np.float32)
+    joints[..., 11] = 2
+    info = np.zeros((r, 9), dtype=np.float32)
+    info[:, 8] = 2
+    ids = np.uint64(72057594037931101) + np.tile(np.arange(bodies, dtype=np.uint64), n_frames)
+    return RawSkeleton(RAW_NAME, per_frame, frames, ids, info, joints)
+
+
+BASE_ID = 72057594037931101  # a real-looking 64-bit Kinect body ID
+
+
+# An upright stick figure in camera space (metres): x-spread 0.6 < 0.8 * y-spread 1.6.
+# Rows are NTU joints J1..J25; J1/J2 (spine) and J13/J17 (hips) are anatomically placed.
+UPRIGHT = np.array(
+    [
+        [0.00, 0.00, 3.00], [0.00, 0.30, 3.00], [0.00, 0.55, 3.00], [0.00, 0.70, 3.00],
+        [-0.18, 0.50, 3.00], [-0.25, 0.25, 3.02], [-0.28, 0.03, 2.98], [-0.29, -0.03, 2.97],
+        [0.18, 0.50, 3.00], [0.25, 0.25, 3.02], [0.28, 0.03, 2.98], [0.29, -0.03, 2.97],
+        [-0.08, -0.05, 3.00], [-0.09, -0.45, 3.02], [-0.10, -0.85, 3.00], [-0.10, -0.90, 2.90],
+        [0.08, -0.05, 3.00], [0.09, -0.45, 3.02], [0.10, -0.85, 3.00], [0.10, -0.90, 2.90],
+        [0.00, 0.50, 3.00], [-0.30, -0.10, 2.96], [-0.27, -0.05, 2.95], [0.30, -0.10, 2.96],
+        [0.27, -0.05, 2.95],
+    ]
+)  # fmt: skip  # (25, 3)
+
+
+def upright(rng: np.random.Generator, n: int, step: float = 0.01) -> np.ndarray:
+    """(n, 25, 3) float32: the stick figure random-walking with per-frame step ``step``."""
+    walk = np.cumsum(rng.normal(0.0, step, (n, 1, 3)), axis=0)
+    jitter = rng.normal(0.0, 0.005, (n, 25, 3))
+    return (UPRIGHT + walk + jitter).astype(np.float32)
+
+
+TRAIN_PARAMS = TrainParams(
+    benchmark="ntu60_xsub",
+    models=("tiny",),
+    streams=("joint",),
+    preset="cpu",
+    epochs=4,
+    batch_size=8,
+    lr=0.05,
+    momentum=0.9,
+    nesterov=True,
+    weight_decay=1e-4,
+    warmup_epochs=1,
+    schedule="step",
+    lr_steps=(3,),
+    lr_decay=0.1,
+    label_smoothing=0.1,
+    window=16,
+    p_interval_train=(0.5, 1.0),
+    p_interval_eval=(0.95,),
+    rotate_theta=0.3,
+    seed=3,
+    num_workers=0,
+    threads=1,
+    reproducible=False,  # in-process: the pinned environment is set by stages.launch
+    device="cpu",
+    amp=True,
+    compile=True,
+    eval_every=2,
+)
+
+
+class Tiny(nn.Module):
+    """A small stand-in for a GCN: pools joints and time, then a linear classifier."""
+
+    def __init__(self, num_classes: int = 60) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, kernel_size=(3, 1), padding=(1, 0))
+        self.fc = nn.Linear(8, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, t, v, m = x.shape
+        x = x.permute(0, 4, 1, 2, 3).reshape(n * m, c, t, v)  # (N*M, C, T, V)
+        h = torch.relu(self.conv(x)).mean(dim=(2, 3)).reshape(n, m, -1).mean(1)
+        return self.fc(h)
+
+
+TOKENIZER_PARAMS = TokenizerParams(
+    benchmark="ntu60_xsub",
+    quantizer="rvq",
+    levels=2,
+    codebook_size=16,
+    downsample=4,
+    width=8,
+    latent_dim=8,
+    blocks=1,
+    decoder_blocks=1,
+    latent_blocks=1,
+    token_mlp=0,
+    backbone="gcn",
+    temporal_kernel=3,
+    beta=0.25,
+    ema_decay=0.9,
+    dead_threshold=0.1,
+    usage_decay=0.9,
+    code_dim=0,
+    kmeans_iters=2,
+    quantize_dropout=0.0,
+    kl_weight=0.0,
+    gumbel_hard=False,
+    tau_start=1.0,
+    tau_end=0.1,
+    body_frame=True,
+    window=16,
+    loss="smooth_l1",
+    part_weights={"head": 2.0, "left_hand": 2.0},
+    augment_mirror=0.0,
+    augment_yaw_deg=0.0,
+    augment_scale=0.0,
+    velocity_weight=0.5,
+    epochs=3,
+    batch_size=8,
+    grad_accum=2,
+    lr=0.003,
+    weight_decay=0.0,
+    warmup_epochs=1,
+    grad_clip=1.0,
+    seed=4,
+    num_workers=0,
+    threads=1,
+    reproducible=False,  # in-process: the pinned environment is set by stages.launch
+    eval_every=1,
+)
+
+
+def train_stage_cmd(
+    store: Path, params: Path, run: Path, stream: str = "joint_motion", launch: bool = False
+) -> list[str]:
+    """The train stage's command line for ``run``'s folders; through ``stages.launch`` (which
+    reads ``train.launcher`` / ``train.nproc`` from the params) when ``launch``."""
+    args = {
+        "--model": "ctrgcn",
+        "--stream": stream,
+        "--store": store,
+        "--out": run / "out",
+        "--checkpoint": run / "ckpt",
+        "--live": run / "live",
+        "--plots": run / "plots",
+        "--metrics": run / "metrics.json",
+        "--params": params,
+    }
+    stage = ["-m", "stages.train"]
+    if launch:
+        stage = [
+            "-m",
+            "stages.launch",
+            "--params",
+            str(params),
+            "--section",
+            "train",
+            "stages.train",
+        ]
+    return [sys.executable, *stage, *(str(a) for kv in args.items() for a in kv)]
+
+
+TINY_SYNTH = {
+    "subjects": 10,
+    "setups": 2,
+    "setups_per_subject": 1,
+    "actions": [8, 23, 50, 58],
+    "frames": [30, 45],
+}
+
+
+TINY_TRAIN = {
+    "streams": ["joint", "bone"],
+    "epochs": 1,
+    "window": 16,
+    "batch_size": 16,
+    "warmup_epochs": 0,
+    "eval_every": 1,
+    "num_workers": 0,
+}
+
+
+TINY_TOKENIZER = {
+    "width": 8,
+    "latent_dim": 8,
+    "levels": 2,
+    "codebook_size": 32,
+    "blocks": 1,
+    "decoder_blocks": 1,
+    "window": 16,
+    "epochs": 1,
+    "batch_size": 16,
+    "warmup_epochs": 0,
+    "eval_every": 1,
+    "num_workers": 0,
+}
+
+
+TINY_TOKEN_STREAM = {"epochs": 1, "window": 4, "warmup_epochs": 0, "eval_every": 1}
+
+
+OLDER_CPU = {
+    "NPY_DISABLE_CPU_FEATURES": "AVX512_SPR AVX512_ICL X86_V4 X86_V3",
+    "OPENBLAS_CORETYPE": "Prescott",
+    "NUMBA_CPU_NAME": "generic",
+    "ATEN_CPU_CAPABILITY": "default",
+    "ONEDNN_MAX_CPU_ISA": "SSE41",
+    "MKL_CBWR": "COMPATIBLE",
+}
+
+
+NTU_PARAMS = ROOT / "params.yaml"
+
+
+def save_state(net: torch.nn.Module, folder: Path) -> None:
+    folder.mkdir(parents=True)
+    torch.save(net.state_dict(), folder / "model.pt")
+
+
+def trained_outputs(tmp: Path, dataset: str, weights: dict[str, float]) -> dict[str, Path]:
+    """Folders laid out as the train / train_tokenizer / ensemble stages write them (random init:
+    prediction does not care how good the weights are)."""
+    torch.manual_seed(0)
+    models, tok_dir = tmp / "models", tmp / "tokenizer"
+    for member in weights:
+        if member != "tokens":
+            save_state(build_model(member.rpartition("-")[0], dataset, "cpu"), models / member)
+    if "tokens" in weights:
+        small = {"width": 8, "latent_dim": 16, "latent_blocks": 1, "decoder_blocks": 1}
+        cfg = TokenizerConfig(layout="ntu25", persons=2, levels=2, codebook_size=16, **small)
+        save_state(SkeletonTokenizer(cfg), tok_dir)
+        (tok_dir / "config.json").write_text(json.dumps(asdict(cfg)))
+        window = pipeline_params(NTU_PARAMS)[0].token_stream.window
+        tt = TokenTransformerConfig((16, 16), 2, window, 60)  # as the train_tokens stage
+        save_state(TokenTransformer(tt), models / "tokens")
+    (tmp / "ensemble").mkdir()
+    (tmp / "ensemble" / "weights.json").write_text(json.dumps(weights))
+    return {"--model": models, "--ensemble": tmp / "ensemble", "--tokenizer": tok_dir}
+
+
+def readme_commands(block: str) -> list[str]:
+    """Command lines of the README's bash blocks marked ``<!-- readme-test: <block> -->``
+    (comments after two spaces and a ``#`` dropped)."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    pattern = rf"<!-- readme-test: {block} -->\n```bash\n(.*?)```"
+    lines = [ln for body in re.findall(pattern, text, re.S) for ln in body.splitlines()]
+    return [ln.split("  #")[0].strip() for ln in lines if ln.strip()]
