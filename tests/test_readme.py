@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_readme_tables_match_metrics() -> None:
-    result = CliRunner().invoke(app, ["results", "--readme", str(ROOT / "README.md"), "--check"])
+    result = CliRunner().invoke(app, ["results", "--root", str(ROOT), "--check"])
     assert result.exit_code == 0, result.output
 
 
