@@ -19,7 +19,7 @@ from tests.helpers import ROOT, readme_commands, trained_outputs
 
 
 def test_readme_tables_match_metrics() -> None:
-    result = CliRunner().invoke(app, ["results", "--readme", str(ROOT / "README.md"), "--check"])
+    result = CliRunner().invoke(app, ["results", "--root", str(ROOT), "--check"])
     assert result.exit_code == 0, result.output
 
 

@@ -1,4 +1,4 @@
-"""``skelpipe results``: regenerate the README result tables from the metrics files."""
+"""``skelpipe results``: regenerate the result tables of README.md and docs/ from the metrics."""
 
 from __future__ import annotations
 
@@ -9,34 +9,41 @@ import typer
 from skelpipe.apps.report import PUBLISHED, render, replace_section
 from skelpipe.atomic import atomic_file
 
+# generated section -> (the page that holds it, the metrics file it is made from)
 SECTIONS = {
-    "synthetic": Path("metrics/ensemble.json"),
-    "nw_ucla": Path("metrics/nw_ucla/ensemble.json"),
-    "tokenizer_synthetic": Path("metrics/tokenizer.json"),
-    "tokenizer_nw_ucla": Path("metrics/nw_ucla/tokenizer.json"),
+    "nw_ucla": (Path("README.md"), Path("metrics/nw_ucla/ensemble.json")),
+    "synthetic": (Path("docs/models.md"), Path("metrics/ensemble.json")),
+    "tokenizer_synthetic": (Path("docs/tokenizer.md"), Path("metrics/tokenizer.json")),
+    "tokenizer_nw_ucla": (Path("docs/tokenizer.md"), Path("metrics/nw_ucla/tokenizer.json")),
 }
 
 
-def readme_with_tables(readme: Path) -> str:
-    """The README text with every section whose metrics file exists regenerated."""
-    text = readme.read_text(encoding="utf-8")
-    for name, metrics in SECTIONS.items():
-        path = readme.parent / metrics
-        if path.exists():
-            text = replace_section(text, name, render(path, PUBLISHED.get(name)))
-    return text
+def pages_with_tables(root: Path) -> dict[Path, tuple[str, str]]:
+    """page -> (current text, text with every section whose metrics file exists regenerated)."""
+    pages: dict[Path, tuple[str, str]] = {}
+    for name, (page, metrics) in SECTIONS.items():
+        old, new = pages.get(root / page) or ((text := (root / page).read_text("utf-8")), text)
+        if (root / metrics).exists():
+            new = replace_section(new, name, render(root / metrics, PUBLISHED.get(name)))
+        pages[root / page] = (old, new)
+    return pages
 
 
 def results(
-    readme: Path = typer.Option(Path("README.md"), help="README to update"),
-    check: bool = typer.Option(False, help="exit 1 if the README tables are out of date"),
+    root: Path = typer.Option(Path("."), help="repository root (README.md, docs/, metrics/)"),
+    check: bool = typer.Option(False, help="exit 1 if a generated table is out of date"),
 ) -> None:
-    """Write the README result tables from metrics/ensemble.json (and the NW-UCLA one)."""
-    new = readme_with_tables(readme)
-    if check:
-        if new != readme.read_text(encoding="utf-8"):
-            print(f"{readme}: result tables are out of date; run `skelpipe results`")
-            raise typer.Exit(1)
-        return
-    with atomic_file(readme) as tmp:
-        tmp.write_text(new, encoding="utf-8")
+    """Write the result tables of README.md and docs/ from the metrics files."""
+    stale = []
+    for page, (old, new) in pages_with_tables(root).items():
+        if new == old:
+            continue
+        stale.append(page)
+        if not check:
+            with atomic_file(page) as tmp:
+                tmp.write_text(new, encoding="utf-8")
+    if check and stale:
+        print(
+            f"result tables are out of date in {', '.join(map(str, stale))}: run `skelpipe results`"
+        )
+        raise typer.Exit(1)
