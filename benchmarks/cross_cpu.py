@@ -51,7 +51,9 @@ def copy_repo(dest: Path, full: bool, reproducible: bool) -> None:
     for section in SECTIONS:
         params[section]["reproducible"] = reproducible
     (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    subprocess.run(["git", "init", "-q"], cwd=dest, check=True)
+    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost"]
+    for cmd in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "copy"]):  # DVCLive wants a HEAD
+        subprocess.run([*git, *cmd], cwd=dest, check=True)
 
 
 def outputs(dest: Path) -> dict[str, dict[str, str]]:

@@ -16,7 +16,10 @@ import yaml
 
 from tests.helpers import ROOT, TINY_SYNTH
 
-pytestmark = pytest.mark.skipif(os.name != "posix", reason="SIGKILL needs POSIX")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(os.name != "posix", reason="SIGKILL needs POSIX"),
+]
 ENV = {**os.environ, "CI": "true", "PYTHONHASHSEED": "0"}
 
 

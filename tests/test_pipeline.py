@@ -31,6 +31,7 @@ from tests.helpers import (
     readme_commands,
 )
 
+pytestmark = pytest.mark.slow
 DATA_STAGES = {"synth", "parse", "denoise", "align", "shard"}
 TOKEN_STAGES = {"train_tokenizer", "evaluate_tokenizer", "tokenize", "train_tokens"}
 TRAIN_STAGES = {"train@ctrgcn-joint", "train@ctrgcn-bone", "ensemble"} | TOKEN_STAGES

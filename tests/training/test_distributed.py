@@ -30,7 +30,10 @@ from tests.helpers import (
     train_stage_cmd,
 )
 
-pytestmark = pytest.mark.skipif(not torch.distributed.is_available(), reason="no torch.distributed")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not torch.distributed.is_available(), reason="no torch.distributed"),
+]
 
 
 @pytest.mark.parametrize("n", [37, 40, 33])  # a short last batch, exact batches, tail < ranks

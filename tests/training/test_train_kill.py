@@ -19,7 +19,10 @@ import yaml
 from skelpipe.classify.ensemble import load_scores
 from tests.helpers import ROOT, TRAIN_PARAMS, build_store, make_sequences, train_stage_cmd
 
-pytestmark = pytest.mark.skipif(os.name != "posix", reason="SIGKILL needs POSIX")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(os.name != "posix", reason="SIGKILL needs POSIX"),
+]
 
 
 @pytest.fixture(scope="module")
