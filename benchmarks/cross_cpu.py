@@ -28,32 +28,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tests.helpers import OLDER_CPU, TINY_SYNTH, TINY_TOKEN_STREAM, TINY_TOKENIZER, TINY_TRAIN  # noqa: E402
+from tests.helpers import OLDER_CPU, copy_repository  # noqa: E402
 
 SECTIONS = ("train", "tokenizer", "token_stream")
-
-
-def copy_repo(dest: Path, full: bool, reproducible: bool) -> None:
-    listed = subprocess.run(
-        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout.split()
-    for rel in listed:
-        if not rel.startswith(("metrics/", "dvc.lock")) and (ROOT / rel).is_file():
-            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / rel, dest / rel)
-    params = yaml.safe_load((dest / "params.yaml").read_text())
-    if not full:
-        params["synth"].update(TINY_SYNTH)
-        params["train"].update(TINY_TRAIN)
-        params["tokenizer"].update(TINY_TOKENIZER)
-        params["token_stream"].update(TINY_TOKEN_STREAM)
-        params["ensemble"]["members"] = ["ctrgcn-joint", "ctrgcn-bone", "tokens"]
-    for section in SECTIONS:
-        params[section]["reproducible"] = reproducible
-    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost"]
-    for cmd in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "copy"]):  # DVCLive wants a HEAD
-        subprocess.run([*git, *cmd], cwd=dest, check=True)
 
 
 def outputs(dest: Path) -> dict[str, dict[str, str]]:
@@ -64,7 +41,9 @@ def outputs(dest: Path) -> dict[str, dict[str, str]]:
 
 def run(work: Path, name: str, env: dict[str, str], full: bool, reproducible: bool) -> dict:
     dest = work / name
-    copy_repo(dest, full, reproducible)
+    copy_repository(
+        dest, tiny=not full, overrides={s: {"reproducible": reproducible} for s in SECTIONS}
+    )
     path = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     t0 = time.perf_counter()
     proc = subprocess.run(

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 import sys
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import torch
+import yaml
 from torch import nn
 
 from skelpipe.cli._pipeline_params import pipeline_params
@@ -261,6 +264,34 @@ TINY_TOKENIZER = {
 
 
 TINY_TOKEN_STREAM = {"epochs": 1, "window": 4, "warmup_epochs": 0, "eval_every": 1}
+
+
+def copy_repository(dest: Path, tiny: bool = True, overrides: dict | None = None) -> Path:
+    """A git + DVC copy of this repository's files (no metrics, no dvc.lock) at ``dest``, one
+    commit (DVCLive wants a HEAD); ``tiny``: the tiny params above; ``overrides``: section ->
+    {key: value} on top."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    ).stdout.splitlines()  # fmt: skip
+    for rel in listed:
+        if (ROOT / rel).is_file() and not rel.startswith(("metrics/", "dvc.lock")):
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / rel, dest / rel)
+    params = yaml.safe_load((dest / "params.yaml").read_text())
+    if tiny:
+        params["synth"].update(TINY_SYNTH)
+        params["train"].update(TINY_TRAIN)
+        params["tokenizer"].update(TINY_TOKENIZER)
+        params["token_stream"].update(TINY_TOKEN_STREAM)
+        params["ensemble"]["members"] = ["ctrgcn-joint", "ctrgcn-bone", "tokens"]
+    for section, values in (overrides or {}).items():
+        params[section].update(values)
+    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+    for cmd in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "copy"]):
+        subprocess.run([*git, *cmd], cwd=dest, check=True, capture_output=True)
+    return dest
 
 
 OLDER_CPU = {

@@ -11,7 +11,6 @@ import json
 import os
 import re
 import shlex
-import shutil
 import subprocess
 import sys
 import time
@@ -22,14 +21,7 @@ import pytest
 import yaml
 
 from skelpipe.store.reader import SampleStore
-from tests.helpers import (
-    ROOT,
-    TINY_SYNTH,
-    TINY_TOKEN_STREAM,
-    TINY_TOKENIZER,
-    TINY_TRAIN,
-    readme_commands,
-)
+from tests.helpers import copy_repository, readme_commands
 
 pytestmark = pytest.mark.slow
 DATA_STAGES = {"synth", "parse", "denoise", "align", "shard"}
@@ -54,26 +46,8 @@ def _ran(output: str) -> set[str]:
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory) -> Path:
-    """A git + DVC copy of this repository's files, with a tiny synth section."""
-    dest = tmp_path_factory.mktemp("pipeline") / "repo"
-    listed = _run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], ROOT)
-    for rel in listed.splitlines():
-        src = ROOT / rel
-        if src.is_file() and not rel.startswith(("metrics/", "dvc.lock")):
-            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dest / rel)
-    params = yaml.safe_load((dest / "params.yaml").read_text())
-    params["synth"].update(TINY_SYNTH)
-    params["train"].update(TINY_TRAIN)
-    params["tokenizer"].update(TINY_TOKENIZER)
-    params["token_stream"].update(TINY_TOKEN_STREAM)
-    params["ensemble"]["members"] = ["ctrgcn-joint", "ctrgcn-bone", "tokens"]
-    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
-    _run(["git", "init", "-q"], dest)
-    _run([*git, "add", "-A"], dest)
-    _run([*git, "commit", "-qm", "copy"], dest)
-    return dest
+    """A git + DVC copy of this repository's files, with the tiny params."""
+    return copy_repository(tmp_path_factory.mktemp("pipeline") / "repo")
 
 
 def test_repro_then_noop_then_partial(repo: Path) -> None:
