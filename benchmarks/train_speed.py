@@ -14,9 +14,9 @@ store the data stages build from a small synthetic raw set. Prints one JSON line
 the loader, and the loader's margin over the slowest model (target: 20x).
 
 ``--paired N``: the cost of the reproducible mode. Runs the models N times in fresh processes with
-the mode off (the machine's own kernels) and on (the launcher's environment: kernels pinned to
-AVX2, deterministic algorithms), alternating which goes first, and prints each model's median
-samples/s both ways and their ratio.
+the mode off (the machine's own kernels) and on (the launcher's environment: PyTorch's kernels
+pinned to AVX2, MKL's compatible branch, oneDNN and NNPACK off, deterministic algorithms),
+alternating which goes first, and prints each model's median samples/s both ways and their ratio.
 """
 
 from __future__ import annotations

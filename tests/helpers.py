@@ -300,7 +300,7 @@ OLDER_CPU = {
     "NUMBA_CPU_NAME": "generic",
     "ATEN_CPU_CAPABILITY": "default",
     "ONEDNN_MAX_CPU_ISA": "SSE41",
-    "MKL_CBWR": "COMPATIBLE",
+    "MKL_CBWR": "AVX",  # another MKL branch (honoured on Intel CPUs; the mode replaces it)
 }
 
 

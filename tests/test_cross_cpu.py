@@ -3,8 +3,9 @@
 "Another CPU" is emulated on this one: numpy without its AVX2 / AVX-512 loops
 (``NPY_DISABLE_CPU_FEATURES``), OpenBLAS with another core's kernels (``OPENBLAS_CORETYPE``),
 numba for a generic x86-64, and for torch the kernels of the default ISA, oneDNN limited to
-SSE4.1 and MKL on its compatible path. The data stages must not care at all; the training stage
-runs in the reproducible mode, whose launcher pins the torch side to AVX2 whatever the machine.
+SSE4.1 and MKL on its AVX branch. The data stages must not care at all; the training stage runs
+in the reproducible mode, whose launcher pins the torch side whatever the machine (AVX2 kernels,
+MKL's compatible branch, oneDNN and NNPACK off).
 The second run also uses two worker processes in every data stage (a ``workers`` count is not a
 tracked param: it must not change a byte).
 """

@@ -48,7 +48,8 @@ def configure_cpu_runtime(
     """Set torch threads, flush denormals to zero and (on glibc) tune the allocator.
 
     ``reproducible``: require the pinned kernels of :mod:`skelpipe.reproducible` (set by
-    ``stages.launch`` before this process imported torch) and use deterministic algorithms.
+    ``stages.launch`` before this process imported torch), use deterministic algorithms and
+    turn oneDNN and NNPACK off.
 
     Returns:
         the settings applied, for logging.
@@ -65,6 +66,10 @@ def configure_cpu_runtime(
             )
         torch.use_deterministic_algorithms(True, warn_only=True)
         torch.backends.cudnn.benchmark = False
+        # oneDNN blocks by cache size and NNPACK by its own tiling: neither is pinned by an
+        # instruction-set variable, so convolutions run ATen's im2col + GEMM (MKL, COMPATIBLE).
+        torch.backends.mkldnn.enabled = False
+        torch.backends.nnpack.set_flags(False)
     if num_threads:
         torch.set_num_threads(num_threads)
     flush = torch.set_flush_denormal(True)
@@ -79,4 +84,7 @@ def runtime_metrics(reproducible: bool) -> dict:
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "threads": torch.get_num_threads(),
         "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
+        "mkl_cbwr": os.environ.get("MKL_CBWR", ""),
+        "onednn": bool(torch.backends.mkldnn.enabled),
+        "nnpack": bool(torch._C._get_nnpack_enabled()),
     }
