@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
 import pytest
 
 from skelpipe.params import DenoiseParams
+from skelpipe.preprocess.denoise import REFERENCE_DENOISE
 
 # tests/conftest.py -> repo root -> its parent holds shared/ (never copied into the project)
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -36,15 +38,7 @@ def single_thread():
 
 
 def _denoise_params(mode: str) -> DenoiseParams:
-    # get_raw_denoised_data.py: noise_len_thres, noise_spr_thres1, noise_spr_thres2
-    return DenoiseParams(
-        mode=mode,
-        length_threshold=11,
-        spread_ratio=0.8,
-        spread_drop_ratio=0.69754,
-        on_error="fail",
-        workers=1,
-    )
+    return dataclasses.replace(REFERENCE_DENOISE, mode=mode, on_error="fail")
 
 
 @pytest.fixture(scope="session")

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from skelpipe.class_names import action_code, class_names
-from skelpipe.models import DATASETS
+from skelpipe.class_names import action_code
+from skelpipe.datasets import DATASETS, class_names
 from skelpipe.sample_id import SampleId
 from skelpipe.synth import ACTIONS
 
 
-def test_counts_match_the_model_registry_and_names_are_unique() -> None:
-    for dataset, (n_classes, _) in DATASETS.items():
+def test_counts_match_the_registry_and_names_are_unique() -> None:
+    for dataset, entry in DATASETS.items():
         names = class_names(dataset)
-        assert len(names) == n_classes
+        n_classes = {"ntu60": 60, "ntu120": 120, "nw_ucla": 10}[dataset]
+        assert entry.num_classes == len(names) == n_classes
         assert len(set(names)) == n_classes
         assert all(n == n.strip() and n for n in names)
     assert class_names("ntu120")[:60] == class_names("ntu60")

@@ -1,4 +1,4 @@
-"""Action class names of every dataset: THE one table, indexed by 0-based label.
+"""Action class names of every dataset, indexed by 0-based label (read through skelpipe.datasets).
 
 NTU RGB+D 120 (Liu et al., TPAMI 2019) lists actions A1..A120; NTU RGB+D 60 (Shahroudy et al.,
 CVPR 2016) is A1..A60 of the same list. Label = action code - 1. NW-UCLA (Wang et al., CVPR 2014)
@@ -158,19 +158,6 @@ UCLA_ACTION_NAMES: dict[int, str] = {
     11: "throw",
     12: "carry",
 }
-
-CLASS_NAMES: dict[str, tuple[str, ...]] = {
-    "ntu60": NTU120_NAMES[:60],
-    "ntu120": NTU120_NAMES,
-    "nw_ucla": tuple(UCLA_ACTION_NAMES[a] for a in UCLA_ACTIONS),
-}
-
-
-def class_names(dataset: str) -> tuple[str, ...]:
-    """Names of ``dataset``'s classes (ntu60, ntu120, nw_ucla), indexed by 0-based label."""
-    if dataset not in CLASS_NAMES:
-        raise ValueError(f"unknown dataset {dataset!r}; known: {sorted(CLASS_NAMES)}")
-    return CLASS_NAMES[dataset]
 
 
 def action_code(dataset: str, label: int) -> str:

@@ -12,10 +12,10 @@ import torch
 from typer.testing import CliRunner
 
 from skelpipe.apps.predict import EnsemblePredictor, load_sample
-from skelpipe.class_names import class_names
 from skelpipe.classify.features import make_input
 from skelpipe.cli._pipeline_params import pipeline_params
 from skelpipe.cli.main import app
+from skelpipe.datasets import class_names
 from skelpipe.io.h5store import iter_sequences
 from skelpipe.io.raw_sources import list_raw_files
 from skelpipe.preprocess.runner import align_part, denoise_part, parse_part

@@ -17,7 +17,8 @@ import torch.nn.functional as F
 from typer.testing import CliRunner
 
 from skelpipe.cli.main import app
-from skelpipe.models import DATASETS, build_model, model_config, registry
+from skelpipe.datasets import DATASETS
+from skelpipe.models import build_model, model_config, registry
 from skelpipe.models.graph import (
     adjacency,
     distance_partition,
@@ -44,7 +45,7 @@ def _batch(dataset: str, n: int = 4, frames: int = 16, seed: int = 0):
     layout = LAYOUTS[dataset]
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(n, 3, frames, layout.num_joints, layout.max_persons, generator=g)
-    y = torch.arange(n) % DATASETS[dataset][0]
+    y = torch.arange(n) % DATASETS[dataset].num_classes
     return x, y
 
 
@@ -62,12 +63,12 @@ def test_logits_shape_on_both_layouts(name: str, dataset: str) -> None:
     model = build_model(name, dataset, "cpu")
     x, y = _batch(dataset)
     logits = model(x)
-    assert logits.shape == (4, DATASETS[dataset][0])
+    assert logits.shape == (4, DATASETS[dataset].num_classes)
     assert torch.isfinite(logits).all()
     _loss(model, x, y).backward()
     model.eval()
     with torch.no_grad():
-        assert model(x[:1]).shape == (1, DATASETS[dataset][0])
+        assert model(x[:1]).shape == (1, DATASETS[dataset].num_classes)
 
 
 @pytest.mark.parametrize("name", sorted(registry))

@@ -13,7 +13,7 @@ import pytest
 
 from skelpipe.io.ntu_format import parse_skeleton
 from skelpipe.params import DenoiseParams
-from skelpipe.preprocess.denoise import Denoised, DenoiseError, denoise_sample
+from skelpipe.preprocess.denoise import REFERENCE_DENOISE, Denoised, DenoiseError, denoise_sample
 from skelpipe.sample_id import SampleId
 from tests.helpers import BASE_ID, UPRIGHT, upright
 
@@ -383,3 +383,15 @@ def test_id_switch_is_one_actor_in_fixed_mode_two_columns_in_reference(
     assert fixed.n_actors == 1 and fixed.counts["n_one_person_action_two_actors"] == 0
     np.testing.assert_array_equal(fixed.joints[:, 0], xyz)
     np.testing.assert_array_equal(ref.joints[:, 0], xyz)
+
+
+def test_params_yaml_spells_the_reference_thresholds() -> None:
+    """The default pipeline's denoise section and REFERENCE_DENOISE (exports, show) agree."""
+    import yaml
+
+    from tests.helpers import ROOT
+
+    section = yaml.safe_load((ROOT / "params.yaml").read_text())["denoise"]
+    assert section["mode"] == REFERENCE_DENOISE.mode
+    for key in ("length_threshold", "spread_ratio", "spread_drop_ratio"):
+        assert section[key] == getattr(REFERENCE_DENOISE, key), key

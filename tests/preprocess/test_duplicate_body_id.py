@@ -10,13 +10,13 @@ from dataclasses import replace
 
 import numpy as np
 
-from skelpipe.apps.exports import process_reference
 from skelpipe.apps.predict import load_sample
 from skelpipe.cli._pipeline_params import pipeline_params
 from skelpipe.io.ntu_format import RawSkeleton, format_skeleton, parse_skeleton
 from skelpipe.io.raw_sources import Rejected, list_raw_files
 from skelpipe.io.rejected import write_rejected
-from skelpipe.preprocess.denoise import DenoiseError, denoise_sample
+from skelpipe.preprocess.chain import process_file
+from skelpipe.preprocess.denoise import REFERENCE_DENOISE, DenoiseError, denoise_sample
 from skelpipe.preprocess.runner import denoise_part, parse_part
 from tests.helpers import BASE_ID, NTU_PARAMS, upright
 
@@ -88,7 +88,7 @@ def test_denoise_stage_records_the_rejection(tmp_path, reference_denoise_params)
     with open(tmp_path / "rejected.csv", encoding="utf-8") as fh:
         (row,) = csv.DictReader(fh)
     assert row["name"] == NAME and row["stage"] == "denoise" and "twice" in row["reason"]
-    got = process_reference(files[0])  # the exports and `skelpipe show`
+    got = process_file(files[0], REFERENCE_DENOISE)  # the exports and `skelpipe show`
     assert isinstance(got, Rejected) and got.message().endswith("occurs twice in one frame")
     params = pipeline_params(NTU_PARAMS)[0]  # the default pipeline: denoise.mode reference
     got = load_sample(path, params)  # `skelpipe predict`

@@ -12,31 +12,23 @@ from __future__ import annotations
 import pickle
 import zipfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import h5py
 import numpy as np
 
-from skelpipe.io.raw_sources import RawFileRef, Rejected, load_raw
+from skelpipe.datasets import get_dataset
+from skelpipe.io.raw_sources import RawFileRef, Rejected
 from skelpipe.parallel import ordered_map
-from skelpipe.params import AlignParams, DenoiseParams
+from skelpipe.params import AlignParams
 from skelpipe.preprocess.align import align_sample
-from skelpipe.preprocess.denoise import DenoiseError, denoise_sample
+from skelpipe.preprocess.chain import process_file
+from skelpipe.preprocess.denoise import REFERENCE_DENOISE
 from skelpipe.sample_id import SampleId
 from skelpipe.skeleton import NTU25
-from skelpipe.store.splits import BENCHMARKS, DATASET_BENCHMARKS, benchmark_split
+from skelpipe.store.splits import BENCHMARKS, benchmark_split
 
-REFERENCE_DENOISE = DenoiseParams(
-    mode="reference",
-    length_threshold=11,
-    spread_ratio=0.8,
-    spread_drop_ratio=0.69754,
-    on_error="skip",
-    workers=1,
-)
-NUM_CLASSES = {"ntu60": 60, "ntu120": 120}
-PAD = {"ntu60": "zeros", "ntu120": "copy"}  # align_frames of the ntu / ntu120 scripts
 PYSKL_SPLIT = {
     "ntu60_xsub": "xsub",
     "ntu60_xview": "xview",
@@ -45,40 +37,13 @@ PYSKL_SPLIT = {
 }
 
 
-@dataclass
-class Processed:
-    """A sample after reference parse -> denoise: (T, 2, 25, 3) and its actor count."""
-
-    name: str
-    joints: np.ndarray
-    n_actors: int
-
-
-def process_reference(ref: RawFileRef) -> Processed | Rejected:
-    """Parse and denoise one file exactly as the reference scripts do (never raises)."""
-    raw = load_raw(ref)
-    if isinstance(raw, Rejected):
-        return raw
-    try:
-        d = denoise_sample(
-            raw.name,
-            SampleId.from_name(raw.name).action,
-            raw.body_frame,
-            raw.body_id,
-            raw.joints[:, :, :3],
-            raw.bodies_per_frame,
-            REFERENCE_DENOISE,
-        )
-    except DenoiseError as err:
-        return Rejected(raw.name, ref.source, None, str(err), "denoise")
-    return Processed(raw.name, d.joints, d.n_actors)
-
-
 def denoise_to_h5(files: Sequence[RawFileRef], path: Path, workers: int) -> list[Rejected]:
-    """Run :func:`process_reference` over ``files`` into an HDF5 file of one dataset per sample."""
+    """Parse and denoise ``files`` as the reference scripts do (:data:`REFERENCE_DENOISE`), into
+    an HDF5 file of one dataset per sample."""
     rejected = []
+    reference = partial(process_file, denoise=REFERENCE_DENOISE)
     with h5py.File(path, "w") as f:
-        for item in ordered_map(process_reference, files, workers, chunksize=16):
+        for item in ordered_map(reference, files, workers, chunksize=16):
             if isinstance(item, Rejected):
                 rejected.append(item)
                 continue
@@ -115,7 +80,11 @@ def write_ctrgcn(
         file name -> (n_train, n_test).
     """
     params = AlignParams(
-        mode="reference", center=True, ground=False, pad_second_actor=PAD[dataset], workers=1
+        mode="reference",
+        center=True,
+        ground=False,
+        pad_second_actor=get_dataset(dataset).reference_pad,
+        workers=1,
     )
     written = {}
     with h5py.File(h5_path, "r") as f:
@@ -137,7 +106,7 @@ def write_ctrgcn(
                 out[: len(x)] = x.reshape(len(x), -1)
                 yield out
 
-        for bname in DATASET_BENCHMARKS[dataset]:
+        for bname in get_dataset(dataset).benchmarks:
             bench = BENCHMARKS[bname]
             train, test = benchmark_split(bench, cols)
             for ground in (False, True) if aligned else (False,):
@@ -148,7 +117,7 @@ def write_ctrgcn(
                     test,
                     labels,
                     names,
-                    NUM_CLASSES[dataset],
+                    get_dataset(dataset).num_classes,
                     t_max,
                     lambda idx, g=ground: rows(idx, g),
                 )
@@ -192,7 +161,7 @@ def write_pyskl(h5_path: Path, out_path: Path, dataset: str) -> int:
             for k in ("subject", "camera", "setup")
         }
         split: dict[str, list[str]] = {}
-        for bname in DATASET_BENCHMARKS[dataset]:
+        for bname in get_dataset(dataset).benchmarks:
             train, test = benchmark_split(BENCHMARKS[bname], cols)
             key = PYSKL_SPLIT[bname]
             split[f"{key}_train"] = [names[i] for i in sorted(train)]

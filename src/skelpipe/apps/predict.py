@@ -21,16 +21,17 @@ import numpy as np
 import torch
 from torch import nn
 
-from skelpipe.class_names import action_code, class_names
+from skelpipe.class_names import action_code
 from skelpipe.classify.ensemble import combine
 from skelpipe.classify.features import make_input
+from skelpipe.datasets import class_names, get_dataset
 from skelpipe.io.nw_ucla import read_ucla_sample
 from skelpipe.io.raw_sources import Rejected, list_raw_files, load_raw
-from skelpipe.models import DATASETS, build_model
+from skelpipe.models import build_model
 from skelpipe.params import AlignParams, DenoiseParams, TokenizerParams, TrainParams
 from skelpipe.preprocess.align import align_sample
-from skelpipe.preprocess.denoise import DenoiseError, denoise_sample
-from skelpipe.sample_id import SampleId
+from skelpipe.preprocess.chain import denoise_records
+from skelpipe.preprocess.denoise import DenoiseError
 from skelpipe.skeleton import Layout, get_layout
 from skelpipe.tokenizer.token_stream import crop_tokens
 from skelpipe.training.loop import input_config
@@ -90,15 +91,11 @@ def load_sample(path: Path, p: PipelineParams) -> tuple[str, np.ndarray] | Rejec
         if p.denoise is None:
             return Rejected(raw.name, str(path), None, f"{p.dataset} models do not take NTU files")
         try:
-            action = SampleId.from_name(raw.name).action
-            xyz = raw.joints[:, :, :3]
-            d = denoise_sample(
-                raw.name, action, raw.body_frame, raw.body_id, xyz, raw.bodies_per_frame, p.denoise
-            )
+            d = denoise_records(raw, p.denoise)
         except DenoiseError as err:
             return Rejected(raw.name, str(path), None, str(err), "denoise")
         name, joints, n_actors = raw.name, d.joints, d.n_actors
-    layout = get_layout(DATASETS[p.dataset][1])
+    layout = get_layout(get_dataset(p.dataset).layout)
     if joints.shape[2] != layout.num_joints:
         reason = f"{joints.shape[2]}-joint skeleton; the {p.dataset} models take {layout.name}"
         return Rejected(name, str(path), None, reason)
@@ -124,7 +121,7 @@ class EnsemblePredictor:
         self, models: Path, weights: dict[str, float], p: PipelineParams, tokenizer: Path
     ) -> None:
         self.p, self.models = p, Path(models)
-        self.layout: Layout = get_layout(DATASETS[p.dataset][1])
+        self.layout: Layout = get_layout(get_dataset(p.dataset).layout)
         self.members = [m for m, w in weights.items() if w != 0]
         if not self.members:
             raise PredictError("every ensemble weight is 0")
@@ -157,7 +154,7 @@ class EnsemblePredictor:
             codebook_sizes=tuple(self.tokenizer.codebook_sizes),
             persons=self.tokenizer.cfg.persons,
             window=self.p.token_stream.window,
-            num_classes=DATASETS[self.p.dataset][0],
+            num_classes=get_dataset(self.p.dataset).num_classes,
         )
         return _load_state(TokenTransformer(cfg), folder / "model.pt")
 

@@ -15,6 +15,7 @@ from skelpipe.cli.export_model import export_model
 from skelpipe.cli.predict import predict
 from skelpipe.cli.results import results
 from skelpipe.cli.show import show
+from skelpipe.datasets import DATASETS
 from skelpipe.io.nw_ucla import list_ucla_files, read_ucla_sample
 from skelpipe.io.raw_sources import Rejected, list_raw_files, load_raw, read_name_list
 from skelpipe.parallel import ordered_map
@@ -75,8 +76,9 @@ def _reference_h5(
     raw: Path, dataset: str, missing_list: Path | None, workers: int, scratch: Path
 ) -> Iterator[Path]:
     """Parse + denoise (reference mode) into a temporary HDF5 file; report skipped files."""
-    if dataset not in ("ntu60", "ntu120"):
-        print("error: --dataset must be ntu60 or ntu120", file=sys.stderr)
+    if dataset not in DATASETS or DATASETS[dataset].reference_pad is None:
+        known = sorted(name for name, d in DATASETS.items() if d.reference_pad)
+        print(f"error: --dataset must be one of {known}", file=sys.stderr)
         raise typer.Exit(2)
     files, rejected = _list(raw, missing_list)
     scratch.mkdir(parents=True, exist_ok=True)

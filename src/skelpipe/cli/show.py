@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from skelpipe.apps.exports import process_reference
 from skelpipe.io.nw_ucla import read_ucla_sample
 from skelpipe.io.raw_sources import Rejected, list_raw_files
+from skelpipe.preprocess.chain import process_file
+from skelpipe.preprocess.denoise import REFERENCE_DENOISE
 from skelpipe.skeleton import Layout, get_layout
 
 
@@ -27,7 +28,7 @@ def load_sample(sample: str, store: Path) -> tuple[str, np.ndarray, Layout]:
             files, bad, _ = list_raw_files([path])
         except FileNotFoundError as err:
             _fail(str(err))
-        got = bad[0] if bad else process_reference(files[0])
+        got = bad[0] if bad else process_file(files[0], REFERENCE_DENOISE)
         if isinstance(got, Rejected):
             _fail(got.message())
         return got.name, got.joints, get_layout("ntu25")

@@ -19,6 +19,7 @@ from typing import Any
 
 from torch import nn
 
+from skelpipe.datasets import get_dataset
 from skelpipe.models.config import ModelConfig
 from skelpipe.models.ctrgcn import CTRGCN, CTRGCNConfig
 from skelpipe.models.infogcn import InfoGCN, InfoGCNConfig
@@ -54,20 +55,12 @@ registry: dict[str, ModelEntry] = {
     ),
 }
 
-# dataset -> (classes, skeleton layout)
-DATASETS: dict[str, tuple[int, str]] = {
-    "ntu60": (60, "ntu25"),
-    "ntu120": (120, "ntu25"),
-    "nw_ucla": (10, "ucla20"),
-}
-
 
 def model_config(name: str, dataset: str, preset: str = "paper", **overrides: Any) -> ModelConfig:
     """The config of model ``name`` for ``dataset`` (3 input channels), with optional overrides."""
     if name not in registry:
         raise ValueError(f"unknown model {name!r}; known: {sorted(registry)}")
-    if dataset not in DATASETS:
-        raise ValueError(f"unknown dataset {dataset!r}; known: {sorted(DATASETS)}")
+    entry = get_dataset(dataset)
     presets = registry[name].presets
     if preset not in presets:
         raise ValueError(f"unknown preset {preset!r} for {name}; known: {sorted(presets)}")
@@ -75,8 +68,7 @@ def model_config(name: str, dataset: str, preset: str = "paper", **overrides: An
     for key in overrides:
         if key not in fields:
             raise ValueError(f"unknown {name} config key {key!r}; known: {sorted(fields)}")
-    num_classes, layout = DATASETS[dataset]
-    fixed = {"num_classes": num_classes, "layout": layout, "in_channels": 3}
+    fixed = {"num_classes": entry.num_classes, "layout": entry.layout, "in_channels": 3}
     return dataclasses.replace(presets[preset], **{**fixed, **overrides})
 
 
@@ -86,4 +78,4 @@ def build_model(name: str, dataset: str, preset: str = "paper", **overrides: Any
     return registry[name].cls(cfg)
 
 
-__all__ = ["DATASETS", "ModelConfig", "ModelEntry", "build_model", "model_config", "registry"]
+__all__ = ["ModelConfig", "ModelEntry", "build_model", "model_config", "registry"]

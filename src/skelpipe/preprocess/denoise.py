@@ -31,6 +31,17 @@ import numpy as np
 
 from skelpipe.params import DenoiseParams
 
+# The reference scripts' thresholds (get_raw_denoised_data.py: noise_len_thres = 11,
+# noise_spr_thres1 = 0.8, noise_spr_thres2 = 0.69754), as the exports and `skelpipe show` apply
+# them; params.yaml's denoise section spells the same values (a test holds them equal).
+REFERENCE_DENOISE = DenoiseParams(
+    mode="reference",
+    length_threshold=11,
+    spread_ratio=0.8,
+    spread_drop_ratio=0.69754,
+    on_error="skip",
+    workers=1,
+)
 TWO_PERSON_ACTIONS = frozenset(range(50, 61)) | frozenset(range(106, 121))
 
 

@@ -24,8 +24,8 @@ from skelpipe.io.h5store import (
 from skelpipe.io.raw_sources import RawFileRef, Rejected, iter_loaded
 from skelpipe.params import AlignParams, DenoiseParams
 from skelpipe.preprocess.align import align_sample
-from skelpipe.preprocess.denoise import DenoiseError, denoise_sample
-from skelpipe.sample_id import SampleId
+from skelpipe.preprocess.chain import denoise_records
+from skelpipe.preprocess.denoise import DenoiseError
 from skelpipe.skeleton import NTU25, get_layout
 
 
@@ -80,10 +80,8 @@ def denoise_part(task: tuple[Path, Path, DenoiseParams]) -> PartResult:
     try:
         for raw in iter_parsed(src, xyz_only=True):
             res.add("n_samples_in", 1)
-            action = SampleId.from_name(raw.name).action
             try:
-                d = denoise_sample(raw.name, action, raw.body_frame, raw.body_id,
-                                   raw.joints[:, :, :3], raw.bodies_per_frame, params)  # fmt: skip
+                d = denoise_records(raw, params)
             except DenoiseError as err:
                 res.rejected.append(Rejected(raw.name, str(src), None, str(err), "denoise"))
                 if params.on_error == "fail":

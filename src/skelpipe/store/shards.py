@@ -24,14 +24,14 @@ import numpy as np
 import zarr
 from zarr.codecs import BloscCodec
 
+from skelpipe.datasets import get_dataset
 from skelpipe.io.h5store import Sequence
 from skelpipe.params import ShardParams
 from skelpipe.sample_id import SampleId
 from skelpipe.skeleton import Layout
-from skelpipe.store.splits import BENCHMARKS, DATASET_BENCHMARKS, benchmark_split, validation_fold
+from skelpipe.store.splits import BENCHMARKS, benchmark_split, validation_fold
 
 NAME_BYTES = 32
-NUM_CLASSES = {"ntu60": 60, "ntu120": 120, "nw_ucla": 10}
 META_COLUMNS = ("label", "action", "subject", "camera", "setup", "replication", "n_actors")
 
 
@@ -79,7 +79,7 @@ class StoreWriter:
         """Add one sample. Raises ShardError for samples the store cannot hold."""
         sid = SampleId.from_name(seq.name)
         label = sid.label()
-        if not 0 <= label < NUM_CLASSES[self.params.dataset]:
+        if not 0 <= label < get_dataset(self.params.dataset).num_classes:
             raise ShardError(
                 f"{seq.name}: action {sid.action} is not a {self.params.dataset} class"
             )
@@ -141,8 +141,8 @@ class StoreWriter:
             {
                 "layout": self.layout.name,
                 "dataset": self.params.dataset,
-                "num_classes": NUM_CLASSES[self.params.dataset],
-                "benchmarks": list(DATASET_BENCHMARKS[self.params.dataset]),
+                "num_classes": get_dataset(self.params.dataset).num_classes,
+                "benchmarks": list(get_dataset(self.params.dataset).benchmarks),
                 "shard_frames": self.params.shard_frames,
                 "chunk_frames": self.params.chunk_frames,
                 "n_samples": len(self.names),
@@ -160,7 +160,7 @@ class StoreWriter:
         splits = self.root.create_group("splits")
         counts: dict[str, int] = {}
         v = self.params.validation
-        for bname in DATASET_BENCHMARKS[self.params.dataset]:
+        for bname in get_dataset(self.params.dataset).benchmarks:
             train, test = benchmark_split(BENCHMARKS[bname], cols)
             train, val = validation_fold(train, cols["subject"], v.fraction, v.seed, v.group_by)
             g = splits.create_group(bname)

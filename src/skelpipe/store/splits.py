@@ -92,12 +92,6 @@ BENCHMARKS: dict[str, Benchmark] = {
     )
 }
 
-DATASET_BENCHMARKS: dict[str, tuple[str, ...]] = {
-    "ntu60": ("ntu60_xsub", "ntu60_xview"),
-    "ntu120": ("ntu120_xsub", "ntu120_xset"),
-    "nw_ucla": ("nw_ucla_xview",),
-}
-
 
 def split_indices(values: np.ndarray, ids: tuple[int, ...]) -> np.ndarray:
     """Rows whose ``values`` is in ``ids``, concatenated ID by ID (the reference's row order).
