@@ -150,11 +150,6 @@ def load_checkpoint(
     return RunState(int(ckpt["epoch"]), list(ckpt["history"]))
 
 
-def seed_everything(seed: int) -> None:
-    """Seed torch (model init); numpy randomness always comes from explicit Generators."""
-    torch.manual_seed(seed)
-
-
 def make_loader(ds: StreamDataset, p: TrainParams, shuffle: bool, epoch: int) -> DataLoader:
     gen = torch.Generator().manual_seed(p.seed * 1000 + epoch)
     if shuffle and distributed.enabled():
