@@ -1,8 +1,9 @@
-"""THE raw -> sample chain: one ``.skeleton`` file's body records -> denoised actors -> aligned.
+"""THE raw -> sample chain: one ``.skeleton`` file's body records -> denoised actors.
 
-The data stages (through :mod:`skelpipe.preprocess.runner`, one step per stage), the reference
-exports, ``skelpipe predict`` and ``skelpipe show`` all go through these functions, so a sample
-gets the same numbers whichever door it comes in by.
+The denoise stage (through :mod:`skelpipe.preprocess.runner`), the reference exports,
+``skelpipe predict`` and ``skelpipe show`` all denoise through these functions, so a sample gets
+the same numbers whichever door it comes in by; alignment, the next step, is
+:func:`skelpipe.preprocess.align.align_sample` for all of them.
 """
 
 from __future__ import annotations
@@ -13,11 +14,9 @@ from typing import Protocol
 import numpy as np
 
 from skelpipe.io.raw_sources import RawFileRef, Rejected, load_raw
-from skelpipe.params import AlignParams, DenoiseParams
-from skelpipe.preprocess.align import align_sample
+from skelpipe.params import DenoiseParams
 from skelpipe.preprocess.denoise import Denoised, DenoiseError, denoise_sample
 from skelpipe.sample_id import SampleId
-from skelpipe.skeleton import NTU25, Layout
 
 
 class BodyRecords(Protocol):
@@ -32,7 +31,7 @@ class BodyRecords(Protocol):
 
 @dataclass
 class Sample:
-    """One sample after the chain: joints (T, M, V, 3) float32 and its actor count."""
+    """One denoised sample: joints (T, M, V, 3) float32 and its actor count."""
 
     name: str
     joints: np.ndarray
@@ -52,27 +51,13 @@ def denoise_records(raw: BodyRecords, params: DenoiseParams) -> Denoised:
     )
 
 
-def process_records(
-    raw: BodyRecords, denoise: DenoiseParams, align: AlignParams | None, layout: Layout = NTU25
-) -> Sample:
-    """Denoise, then (unless ``align`` is None) align one file's body records.
-
-    Raises:
-        DenoiseError: as :func:`denoise_records`.
-    """
-    d = denoise_records(raw, denoise)
-    joints = d.joints if align is None else align_sample(d.joints, d.n_actors, align, layout)
-    return Sample(raw.name, joints, d.n_actors)
-
-
-def process_file(
-    ref: RawFileRef, denoise: DenoiseParams, align: AlignParams | None = None
-) -> Sample | Rejected:
-    """Read one raw file and run :func:`process_records` on it (never raises on bad input)."""
+def process_file(ref: RawFileRef, denoise: DenoiseParams) -> Sample | Rejected:
+    """Read and denoise one raw file (never raises on bad input: a Rejected row instead)."""
     raw = load_raw(ref)
     if isinstance(raw, Rejected):
         return raw
     try:
-        return process_records(raw, denoise, align)
+        d = denoise_records(raw, denoise)
+        return Sample(raw.name, d.joints, d.n_actors)
     except DenoiseError as err:
         return Rejected(raw.name, ref.source, None, str(err), "denoise")
