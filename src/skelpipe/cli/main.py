@@ -12,6 +12,8 @@ import typer
 
 from skelpipe.apps.exports import denoise_to_h5, write_ctrgcn, write_pyskl
 from skelpipe.cli.export_model import export_model
+from skelpipe.cli.ingest import info, ingest
+from skelpipe.cli.pipelines import pipelines_app
 from skelpipe.cli.predict import predict
 from skelpipe.cli.results import results
 from skelpipe.cli.show import show
@@ -23,10 +25,13 @@ from skelpipe.parallel import ordered_map
 app = typer.Typer(add_completion=False, help="skelpipe: skeleton action recognition pipeline.")
 export_app = typer.Typer(add_completion=False, help="Reference-compatible exports.")
 app.add_typer(export_app, name="export")
+app.add_typer(pipelines_app, name="pipelines")
 app.command("results")(results)
 app.command("show")(show)
 app.command("predict")(predict)
 app.command("export-model")(export_model)
+app.command("ingest")(ingest)
+app.command("info")(info)
 
 
 def _list(raw: Path, missing_list: Path | None) -> tuple[list, list[Rejected]]:
@@ -107,16 +112,40 @@ def export_ctrgcn(
 
 @export_app.command("pyskl")
 def export_pyskl(
-    raw: Path = typer.Option(..., help="raw NTU folder or zip"),
-    dataset: str = typer.Option(..., help="ntu60 or ntu120"),
     out: Path = typer.Option(..., help="output pickle, e.g. ntu60_3danno.pkl"),
+    raw: Path | None = typer.Option(None, help="raw NTU folder or zip (reference mode)"),
+    dataset: str | None = typer.Option(None, help="with --raw: ntu60 or ntu120"),
+    store: Path | None = typer.Option(None, help="a sample store instead of raw files"),
     missing_list: Path | None = typer.Option(None, help="sample names to leave out"),
     workers: int = typer.Option(0, help="processes (0 = one per core)"),
 ) -> None:
-    """Write a PYSKL 3D annotation pickle (split + annotations with keypoint (M, T, V, C))."""
+    """Write a PYSKL annotation pickle (split + annotations with keypoint (M, T, V, C)), from
+    raw NTU files (``--raw``, reference mode) or from a store (``--store``)."""
+    if (raw is None) == (store is None):
+        print("error: give exactly one of --raw and --store", file=sys.stderr)
+        raise typer.Exit(2)
+    if store is not None:
+        from skelpipe.apps.store_exports import write_pyskl_store
+
+        print(f"{out}: {write_pyskl_store(store, out)} samples")
+        return
+    if dataset is None:
+        print("error: --raw needs --dataset (ntu60 or ntu120)", file=sys.stderr)
+        raise typer.Exit(2)
     with _reference_h5(raw, dataset, missing_list, workers, out.parent) as h5:
         n = write_pyskl(h5, out, dataset)
     print(f"{out}: {n} samples")
+
+
+@export_app.command("npz")
+def export_npz(
+    store: Path = typer.Option(..., help="a sample store"),
+    out: Path = typer.Option(..., help="output folder: <split>/<name>.npz and labels.csv"),
+) -> None:
+    """Write one npz per sample (poses (T, M, V, C), scores when present) and labels.csv."""
+    from skelpipe.apps.store_exports import write_npz_store
+
+    print(f"{out}: {write_npz_store(store, out)} samples")
 
 
 @app.command("model-info")

@@ -41,10 +41,23 @@ class SampleStore:
             self._pid = os.getpid()
         return self._joints
 
+    @property
+    def channels(self) -> tuple[str, ...]:
+        """Coordinate names of the last axis (a store without the attribute holds x, y, z)."""
+        return tuple(self.attrs.get("channels", ("x", "y", "z")))
+
     def sample(self, i: int) -> np.ndarray:
-        """Joints of sample ``i``: (T, M, V, 3) float32."""
+        """Joints of sample ``i``: (T, M, V, C) float32."""
         a = int(self.frame_start[i])
         return self.joints_array[a : a + int(self.n_frames[i])]
+
+    def scores(self, i: int) -> np.ndarray | None:
+        """Keypoint scores of sample ``i``: (T, M, V) float32, or None when the store has none."""
+        root = zarr.open_group(self.path, mode="r")
+        if "scores" not in root:
+            return None
+        a = int(self.frame_start[i])
+        return root["scores"][a : a + int(self.n_frames[i])]
 
     def split(self, benchmark: str, part: str) -> np.ndarray:
         """Sample indices of ``part`` (train / val / test) of ``benchmark``."""

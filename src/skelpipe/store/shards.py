@@ -10,7 +10,9 @@ Layout of ``store.zarr``::
     samples/label, action, subject, camera, setup, replication, n_actors (S,) int
     splits/<benchmark>/train|val|test  int64 sample indices (reference row order)
 
-Group attributes: layout, dataset, num_classes, benchmarks, shard_frames, chunk_frames.
+Group attributes: layout, dataset, num_classes, benchmarks, shard_frames, chunk_frames; a store of
+imported keypoints (:mod:`skelpipe.store.ingest`) adds channels, source_format, source_dtype and
+may have C = 2 channels and a ``scores`` array. Without a ``channels`` attribute C is (x, y, z).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import zarr
@@ -31,6 +34,9 @@ from skelpipe.sample_id import SampleId
 from skelpipe.skeleton import Layout
 from skelpipe.store.splits import BENCHMARKS, benchmark_split, validation_fold
 
+if TYPE_CHECKING:
+    from skelpipe.store.ingest import ImportedFormat
+
 NAME_BYTES = 32
 META_COLUMNS = ("label", "action", "subject", "camera", "setup", "replication", "n_actors")
 
@@ -41,32 +47,60 @@ class ShardError(ValueError):
 
 @dataclass
 class _Pending:
-    buffer: np.ndarray  # (shard_frames, M, V, 3)
+    buffers: dict[str, np.ndarray]  # array name -> (shard_frames, *row shape)
     used: int = 0
     index: int = 0
 
 
 class StoreWriter:
-    """Append sequences shard by shard (a shard is written once, whole), then metadata."""
+    """Append sequences shard by shard (a shard is written once, whole), then metadata.
 
-    def __init__(self, path: Path, layout: Layout, params: ShardParams, max_shards: int) -> None:
-        """``max_shards``: an upper bound on the shards needed (see :func:`shards_needed`)."""
+    Two kinds of input: :meth:`append` takes a pipeline :class:`Sequence` whose name carries the
+    metadata (NTU, NW-UCLA); :meth:`append_keypoints` an imported sample with explicit label,
+    channels and optional per-keypoint scores (:mod:`skelpipe.store.ingest`).
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        layout: Layout,
+        params: ShardParams,
+        max_shards: int | None,
+        imported: ImportedFormat | None = None,
+    ) -> None:
+        """``max_shards``: an upper bound on the shards needed (see :func:`shards_needed`), or
+        None when it is unknown (a streamed import): the arrays then grow between shard writes;
+        ``imported``: channels / scores of imported keypoints (None: xyz of a registered dataset).
+        """
         if params.shard_frames % params.chunk_frames:
             raise ShardError("shard.shard_frames must be a multiple of shard.chunk_frames")
-        self.params, self.layout = params, layout
+        self.params, self.layout, self.imported = params, layout, imported
         self.root = zarr.open_group(str(path), mode="w")
-        self.row_shape = (layout.max_persons, layout.num_joints, 3)
+        channels = 3 if imported is None else len(imported.channels)
+        self.row_shape = (layout.max_persons, layout.num_joints, channels)
+        shapes = {"joints": self.row_shape}
+        if imported is not None and imported.scores:
+            shapes["scores"] = self.row_shape[:2]
         # sized for the worst case up front, trimmed in close(): shard writes never race a resize
-        self.joints = self.root.create_array(
-            "joints",
-            shape=(max_shards * params.shard_frames, *self.row_shape),
-            dtype="float32",
-            chunks=(params.chunk_frames, *self.row_shape),
-            shards=(params.shard_frames, *self.row_shape),
-            compressors=_compressors(params),
-            fill_value=0.0,
+        self.arrays = {
+            key: self.root.create_array(
+                key,
+                shape=((max_shards or 1) * params.shard_frames, *shape),
+                dtype="float32",
+                chunks=(params.chunk_frames, *shape),
+                shards=(params.shard_frames, *shape),
+                compressors=_compressors(params),
+                fill_value=0.0,
+            )
+            for key, shape in shapes.items()
+        }
+        self.joints = self.arrays["joints"]
+        self.pending = _Pending(
+            {
+                k: np.zeros((params.shard_frames, *a.shape[1:]), np.float32)
+                for k, a in self.arrays.items()
+            }
         )
-        self.pending = _Pending(np.zeros((params.shard_frames, *self.row_shape), np.float32))
         self.max_shards = max_shards
         self.writer = ThreadPoolExecutor(max_workers=1)  # compress + write while reading goes on
         self.in_flight: Future | None = None
@@ -83,43 +117,68 @@ class StoreWriter:
             raise ShardError(
                 f"{seq.name}: action {sid.action} is not a {self.params.dataset} class"
             )
-        n = len(seq.joints)
+        columns = (label, sid.action, sid.subject, sid.camera, sid.setup, sid.replication)
+        self._append(seq.name, {"joints": seq.joints}, (*columns, seq.n_actors))
+
+    def append_keypoints(
+        self,
+        name: str,
+        joints: np.ndarray,
+        label: int,
+        n_actors: int,
+        scores: np.ndarray | None = None,
+        columns: dict[str, int] | None = None,
+    ) -> None:
+        """Add one imported sample: joints (T, M, V, C) float32 (M = the layout's persons),
+        scores (T, M, V) when the store keeps them; ``columns``: known metadata (subject, ...),
+        the others are stored as -1."""
+        rows = {"joints": joints}
+        if "scores" in self.arrays:
+            rows["scores"] = np.zeros(joints.shape[:3], np.float32) if scores is None else scores
+        known = columns or {}
+        values = [label] + [known.get(k, -1) for k in META_COLUMNS[1:-1]] + [n_actors]
+        self._append(name, rows, tuple(values))
+
+    def _append(self, name: str, rows: dict[str, np.ndarray], values: tuple[int, ...]) -> None:
+        n = len(rows["joints"])
         sf = self.params.shard_frames
         if n > sf:
-            raise ShardError(f"{seq.name}: {n} frames exceed shard.shard_frames={sf}")
+            raise ShardError(f"{name}: {n} frames exceed shard.shard_frames={sf}")
         if self.pending.used + n > sf:
             self._flush()
         p = self.pending
-        p.buffer[p.used : p.used + n] = seq.joints
+        for key, arr in rows.items():
+            p.buffers[key][p.used : p.used + n] = arr
         start = p.index * sf + p.used
         p.used += n
-        values = (
-            start,
-            n,
-            label,
-            sid.action,
-            sid.subject,
-            sid.camera,
-            sid.setup,
-            sid.replication,
-            seq.n_actors,
-        )
-        for key, value in zip(self.meta, values, strict=True):
+        for key, value in zip(self.meta, (start, n, *values), strict=True):
             self.meta[key].append(value)
-        self.names.append(seq.name)
+        self.names.append(name)
 
     def _flush(self) -> None:
-        """Hand the full shard to the writer thread (one in flight) and start a fresh buffer."""
+        """Hand the full shard to the writer thread (one in flight) and start fresh buffers."""
         p, sf = self.pending, self.params.shard_frames
         if p.used == 0:
             return
-        if p.index >= self.max_shards:
-            raise ShardError(f"more than max_shards={self.max_shards} shards needed")
         self._wait()
+        if self.max_shards is None:  # grow while no shard write is in flight
+            self._grow((p.index + 1) * sf)
+        elif p.index >= self.max_shards:
+            raise ShardError(f"more than max_shards={self.max_shards} shards needed")
         region = slice(p.index * sf, (p.index + 1) * sf)
-        self.in_flight = self.writer.submit(self.joints.__setitem__, region, p.buffer)
-        p.buffer = np.zeros_like(p.buffer)
+        full = p.buffers
+        self.in_flight = self.writer.submit(self._write_shard, region, full)
+        p.buffers = {k: np.zeros_like(b) for k, b in full.items()}
         p.used, p.index = 0, p.index + 1
+
+    def _grow(self, rows: int) -> None:
+        for arr in self.arrays.values():
+            if arr.shape[0] < rows:
+                arr.resize((max(rows, 2 * arr.shape[0]), *arr.shape[1:]))
+
+    def _write_shard(self, region: slice, buffers: dict[str, np.ndarray]) -> None:
+        for key, buf in buffers.items():
+            self.arrays[key][region] = buf
 
     def _wait(self) -> None:
         if self.in_flight is not None:
@@ -131,18 +190,27 @@ class StoreWriter:
         self._flush()
         self._wait()
         self.writer.shutdown()
-        self.joints.resize((self.pending.index * self.params.shard_frames, *self.row_shape))
+        rows = self.pending.index * self.params.shard_frames
+        for arr in self.arrays.values():
+            arr.resize((rows, *arr.shape[1:]))
         g = self.root.create_group("samples")
         for key, values in self.meta.items():
             g.create_array(key, data=np.asarray(values, dtype=np.int64))
         g.create_array("name", data=encode_names(self.names))
-        counts = self._write_splits()
-        self.root.attrs.update(
-            {
+        if self.imported is None:
+            counts = self._write_splits()
+            dataset = get_dataset(self.params.dataset)
+            attrs = {
                 "layout": self.layout.name,
                 "dataset": self.params.dataset,
-                "num_classes": get_dataset(self.params.dataset).num_classes,
-                "benchmarks": list(get_dataset(self.params.dataset).benchmarks),
+                "num_classes": dataset.num_classes,
+                "benchmarks": list(dataset.benchmarks),
+            }
+        else:
+            counts, attrs = self._write_imported_splits(), self.imported.attrs(self.layout)
+        self.root.attrs.update(
+            {
+                **attrs,
                 "shard_frames": self.params.shard_frames,
                 "chunk_frames": self.params.chunk_frames,
                 "n_samples": len(self.names),
@@ -163,10 +231,40 @@ class StoreWriter:
         for bname in get_dataset(self.params.dataset).benchmarks:
             train, test = benchmark_split(BENCHMARKS[bname], cols)
             train, val = validation_fold(train, cols["subject"], v.fraction, v.seed, v.group_by)
-            g = splits.create_group(bname)
-            for part, idx in (("train", train), ("val", val), ("test", test)):
-                g.create_array(part, data=idx.astype(np.int64))
-                counts[f"n_{bname}_{part}"] = int(idx.size)
+            counts.update(
+                self._write_split(splits, bname, {"train": train, "val": val, "test": test})
+            )
+        return counts
+
+    def _write_split(
+        self, group: zarr.Group, name: str, parts: dict[str, np.ndarray]
+    ) -> dict[str, int]:
+        g = group.create_group(name)
+        for part, idx in parts.items():
+            g.create_array(part, data=np.asarray(idx, dtype=np.int64))
+        return {f"n_{name}_{part}": int(np.size(idx)) for part, idx in parts.items()}
+
+    def _write_imported_splits(self) -> dict[str, int]:
+        """The source's own splits verbatim (``source_splits/<name>``, source order) and the
+        train / val / test benchmarks derived from them (:meth:`ImportedFormat.benchmarks`)."""
+        assert self.imported is not None
+        index = {n: i for i, n in enumerate(self.names)}
+        source = self.root.create_group("source_splits")
+        kept: dict[str, np.ndarray] = {}
+        for split, names in self.imported.splits.items():
+            kept[split] = np.asarray([index[n] for n in names if n in index], dtype=np.int64)
+            source.create_array(split, data=kept[split])
+        splits = self.root.create_group("splits")
+        counts: dict[str, int] = {}
+        v = self.params.validation
+        subjects = np.asarray(self.meta["subject"])
+        for bname, parts in self.imported.benchmarks(kept).items():
+            if "val" not in parts:
+                group_by = v.group_by if (subjects[parts["train"]] >= 0).all() else "sample"
+                parts["train"], parts["val"] = validation_fold(
+                    parts["train"], subjects, v.fraction, v.seed, group_by
+                )
+            counts.update(self._write_split(splits, bname, parts))
         return counts
 
 
