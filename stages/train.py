@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 import typer
 
-from skelpipe.models import build_model
+from skelpipe.models import build_store_model
 from skelpipe.params import TrainParams
 from skelpipe.store.reader import SampleStore
 from skelpipe.training import distributed
@@ -40,7 +40,7 @@ def main(
     torch.manual_seed(p.seed)
     s = SampleStore(store)
     try:
-        net = build_model(model, s.attrs["dataset"], p.preset)
+        net = build_store_model(model, s.attrs, p.preset)
         ds = build_datasets(s, p, stream)
     except (KeyError, ValueError) as err:
         fail(str(err))

@@ -86,9 +86,19 @@ def rotation_matrix(angles: np.ndarray) -> np.ndarray:
 
 
 def random_rotate(data: np.ndarray, theta: float, rng: np.random.Generator) -> np.ndarray:
-    """Rotate every frame of (T, M, V, 3) by one random rotation; zero joints stay zero."""
-    rot = rotation_matrix(rng.uniform(-theta, theta, size=3)).astype(np.float32)
-    return matmul(data, rot.T)
+    """Rotate every frame of (T, M, V, C) by one random rotation; zero joints stay zero.
+
+    C = 3: about the three axes (CTR-GCN's random_rot); C = 2: in the image plane; further
+    channels (a keypoint score) are left as they are.
+    """
+    if data.shape[-1] == 3:
+        rot = rotation_matrix(rng.uniform(-theta, theta, size=3)).astype(np.float32)
+        return matmul(data, rot.T)
+    a = rng.uniform(-theta, theta)
+    rot = np.array([[np.cos(a), np.sin(a)], [-np.sin(a), np.cos(a)]], dtype=np.float32)
+    out = data.copy()
+    out[..., :2] = matmul(data[..., :2], rot.T)
+    return out
 
 
 def to_stream(data: np.ndarray, stream: str, layout: Layout) -> np.ndarray:
@@ -110,7 +120,7 @@ def to_stream(data: np.ndarray, stream: str, layout: Layout) -> np.ndarray:
 def make_input(
     sample: np.ndarray, cfg: InputConfig, layout: Layout, rng: np.random.Generator | None
 ) -> np.ndarray:
-    """A stored sample (T, M, V, 3) -> model input (C, window, V, M) float32."""
+    """A stored sample (T, M, V, C) -> model input (C, window, V, M) float32."""
     data = crop_resize(sample, cfg.window, cfg.p_interval, rng)
     if cfg.rotate_theta > 0 and rng is not None:
         data = random_rotate(data, cfg.rotate_theta, rng)

@@ -14,6 +14,7 @@ CPU training. Models with training-time auxiliary losses (InfoGCN) expose
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,9 +59,27 @@ registry: dict[str, ModelEntry] = {
 
 def model_config(name: str, dataset: str, preset: str = "paper", **overrides: Any) -> ModelConfig:
     """The config of model ``name`` for ``dataset`` (3 input channels), with optional overrides."""
+    entry = get_dataset(dataset)
+    fixed = {"num_classes": entry.num_classes, "layout": entry.layout, "in_channels": 3}
+    return _config(name, preset, fixed, overrides)
+
+
+def store_model_config(name: str, attrs: Mapping[str, Any], preset: str = "paper") -> ModelConfig:
+    """The config of model ``name`` for a sample store: its classes, layout and channels (a store
+    of a registered dataset gives what :func:`model_config` gives for that dataset)."""
+    fixed = {
+        "num_classes": int(attrs["num_classes"]),
+        "layout": str(attrs["layout"]),
+        "in_channels": len(attrs.get("channels", ("x", "y", "z"))),
+    }
+    return _config(name, preset, fixed, {})
+
+
+def _config(
+    name: str, preset: str, fixed: dict[str, Any], overrides: dict[str, Any]
+) -> ModelConfig:
     if name not in registry:
         raise ValueError(f"unknown model {name!r}; known: {sorted(registry)}")
-    entry = get_dataset(dataset)
     presets = registry[name].presets
     if preset not in presets:
         raise ValueError(f"unknown preset {preset!r} for {name}; known: {sorted(presets)}")
@@ -68,7 +87,6 @@ def model_config(name: str, dataset: str, preset: str = "paper", **overrides: An
     for key in overrides:
         if key not in fields:
             raise ValueError(f"unknown {name} config key {key!r}; known: {sorted(fields)}")
-    fixed = {"num_classes": entry.num_classes, "layout": entry.layout, "in_channels": 3}
     return dataclasses.replace(presets[preset], **{**fixed, **overrides})
 
 
@@ -78,4 +96,17 @@ def build_model(name: str, dataset: str, preset: str = "paper", **overrides: Any
     return registry[name].cls(cfg)
 
 
-__all__ = ["ModelConfig", "ModelEntry", "build_model", "model_config", "registry"]
+def build_store_model(name: str, attrs: Mapping[str, Any], preset: str = "paper") -> nn.Module:
+    """Instantiate model ``name`` for the sample store with attributes ``attrs``."""
+    return registry[name].cls(store_model_config(name, attrs, preset))
+
+
+__all__ = [
+    "ModelConfig",
+    "ModelEntry",
+    "build_model",
+    "build_store_model",
+    "model_config",
+    "registry",
+    "store_model_config",
+]

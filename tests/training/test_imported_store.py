@@ -1,0 +1,93 @@
+"""A store ingested from 2-D keypoints (PYSKL COCO-17 pickle) trains through the train stage."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import pickle
+import subprocess
+
+import numpy as np
+import yaml
+
+from skelpipe.classify.ensemble import load_scores
+from skelpipe.classify.features import random_rotate
+from skelpipe.io.pyskl import open_pyskl
+from skelpipe.models import model_config, store_model_config
+from skelpipe.store.ingest import ingest_source
+from skelpipe.store.reader import SampleStore
+from tests.helpers import ROOT, SHARD_PARAMS, TRAIN_PARAMS, train_stage_cmd
+
+
+def _coco_pickle(path, n: int = 48, classes: int = 3) -> None:
+    """2-D COCO-17 keypoints with scores; each class moves one joint group, so it is learnable."""
+    rng = np.random.default_rng(3)
+    anns, names = [], []
+    for k in range(n):
+        t, label = int(rng.integers(20, 40)), k % classes
+        kp = rng.normal(500, 50, (1, 1, 17, 2)).repeat(t, axis=1)
+        kp[0, :, 5 + 2 * label, 1] += 80 * np.sin(np.linspace(0, 6, t))
+        name = f"video_{k:03d}"
+        anns.append(
+            {
+                "frame_dir": name,
+                "label": label,
+                "keypoint": kp.astype(np.float16),
+                "keypoint_score": rng.uniform(0.5, 1, (1, t, 17)).astype(np.float16),
+                "img_shape": (720, 1280),
+                "original_shape": (720, 1280),
+                "total_frames": t,
+            }
+        )
+        names.append(name)
+    split = {"train": names[: n * 3 // 4], "val": names[n * 3 // 4 :]}
+    path.write_bytes(pickle.dumps({"split": split, "annotations": anns}, protocol=4))
+
+
+def test_two_d_store_trains_and_scores(tmp_path) -> None:
+    _coco_pickle(tmp_path / "coco.pkl")
+    counts, rejected = ingest_source(
+        open_pyskl(tmp_path / "coco.pkl"), tmp_path / "s.zarr", SHARD_PARAMS
+    )
+    assert not rejected and counts["n_samples"] == 48
+    store = SampleStore(tmp_path / "s.zarr")
+    assert store.attrs["layout"] == "coco17" and store.channels == ("x", "y")
+    assert store_model_config("ctrgcn", store.attrs, "cpu").in_channels == 2
+    p = dataclasses.replace(
+        TRAIN_PARAMS,
+        benchmark="default",
+        models=("ctrgcn",),
+        epochs=1,
+        compile=False,
+        rotate_theta=0.3,
+    )
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump({"train": dataclasses.asdict(p)}, sort_keys=False))
+    run = tmp_path / "run"
+    res = subprocess.run(
+        train_stage_cmd(tmp_path / "s.zarr", params, run, stream="bone"),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["test_n"] == 12 and 0.0 <= metrics["test_top1"] <= 1.0
+    scores = load_scores(run / "out" / "scores_test.npz")
+    assert scores.scores.shape == (12, 3)
+    assert set(scores.names) == set(store.names[36:])  # PYSKL's "val" split is the test set
+
+
+def test_store_config_equals_the_registered_dataset_config() -> None:
+    attrs = {"num_classes": 60, "layout": "ntu25", "dataset": "ntu60"}  # a shard-stage store
+    for name in ("ctrgcn", "stgcnpp", "infogcn"):
+        assert store_model_config(name, attrs, "cpu") == model_config(name, "ntu60", "cpu")
+
+
+def test_two_d_rotation_is_a_plane_rotation() -> None:
+    x = np.random.default_rng(0).normal(size=(5, 1, 17, 2)).astype(np.float32)
+    x[:, :, 3] = 0.0  # a missing joint
+    y = random_rotate(x, 0.5, np.random.default_rng(1))
+    assert not np.allclose(x, y)
+    assert np.allclose(np.linalg.norm(y, axis=-1), np.linalg.norm(x, axis=-1), atol=1e-5)
+    assert (y[:, :, 3] == 0).all()
