@@ -15,7 +15,7 @@ from skelpipe.classify.outputs import write_outputs
 from skelpipe.params import TrainParams
 from skelpipe.store.reader import SampleStore
 from skelpipe.training import distributed
-from skelpipe.training.loop import fit, make_loader, predict, resolve_device
+from skelpipe.training.loop import evaluate, fit, global_batch, peak_lr, resolve_device
 from stages._common import atomic_dir, write_metrics
 from stages._live import live_logger, resumed_history
 
@@ -43,9 +43,7 @@ def train_and_report(
     if distributed.is_main():
         device = distributed.local_device(resolve_device(p))
         with atomic_dir(paths["out"]) as tmp:
-            results = {
-                part: predict(net, make_loader(datasets[part], p, False, 0), device)
-                for part in ("val", "test")
-            }
+            results = {part: evaluate(net, datasets[part], p, device) for part in ("val", "test")}
             summary = write_outputs(tmp, paths["plots"], net, store, results, state.history)
-        write_metrics(paths["metrics"], {**summary, **runtime})
+        recipe = {"global_batch": global_batch(p), "lr_effective": peak_lr(p)}
+        write_metrics(paths["metrics"], {**summary, **recipe, **runtime})

@@ -131,6 +131,13 @@ TRAIN_PARAMS = TrainParams(
     amp=True,
     compile=True,
     eval_every=2,
+    sampling="crop_resize",
+    test_clips=1,
+    test_flip=False,
+    grad_accum=1,
+    grad_clip=0.0,
+    ema_decay=0.0,
+    lr_reference_batch=0,
 )
 
 

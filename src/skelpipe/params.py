@@ -230,6 +230,13 @@ class TrainParams:
     amp: bool  # mixed precision on CUDA (ignored on CPU)
     compile: bool  # torch.compile the model (CUDA only; CPU keeps eager mode)
     eval_every: int  # epochs between validation passes (the last epoch is always evaluated)
+    sampling: Literal["crop_resize", "uniform"]  # CTR-GCN valid crop-resize | PYSKL UniformSample
+    test_clips: int  # evaluation clips per sample, softmax-averaged (PYSKL: 10)
+    test_flip: bool  # also score each clip mirrored (PoseConv3D)
+    grad_accum: int  # batches per optimizer step (TSGCNeXt update_freq)
+    grad_clip: float  # max gradient norm; 0 = off (PoseConv3D: 40)
+    ema_decay: float  # model EMA, evaluated and saved instead of the raw weights; 0 = off
+    lr_reference_batch: int  # linear lr scaling: lr * batch_size * grad_accum / this; 0 = off
     optimizer: Literal["sgd", "adamw"] = "sgd"  # sgd: momentum / nesterov; adamw: transformers
     launcher: Literal["local", "torchrun"] = "local"  # how `stages.launch` starts the stage
     nproc: int = 1  # torchrun --nproc_per_node (processes = devices per machine)

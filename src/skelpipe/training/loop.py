@@ -2,7 +2,11 @@
 
 The recipe follows CTR-GCN / InfoGCN: SGD with Nesterov momentum (AdamW for the token stream's
 transformer, ``optimizer`` in the params), linear warm-up then step or cosine decay, weight decay,
-optional label smoothing, valid crop-resize and rotation augmentation.
+optional label smoothing, valid crop-resize and rotation augmentation. The other published recipes
+need, and get: PYSKL's uniform sampling with multi-clip testing (softmax-averaged, optionally with
+mirrored clips), gradient accumulation and clipping, a model EMA evaluated and saved in place of the
+raw weights (TSGCNeXt), and the linear learning-rate rule for a global batch other than the
+recipe's (``lr_reference_batch``).
 
 Determinism: model init, shuffling and every sample's augmentation are seeded from
 ``(seed, epoch, sample index)`` and the global torch generator (dropout) is reseeded every epoch, so
@@ -20,7 +24,7 @@ import json
 import math
 import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +39,7 @@ from skelpipe.progress import progress_bar
 from skelpipe.skeleton import Layout, get_layout
 from skelpipe.store.reader import SampleStore
 from skelpipe.training import distributed
+from skelpipe.training.ema import ModelEMA
 
 
 class StreamDataset(Dataset):
@@ -60,9 +65,21 @@ class StreamDataset(Dataset):
 
     def __getitem__(self, k: int) -> tuple[torch.Tensor, int, int]:
         i = int(self.indices[k])
-        rng = np.random.default_rng([self.seed, self.epoch, i]) if self.train else None
+        rng = None
+        if self.train:
+            rng = np.random.default_rng([self.seed, self.epoch, i])
+        elif self.cfg.sampling == "uniform":  # test clips drawn per sample, the same every time
+            rng = np.random.default_rng([self.seed, EVAL_STREAM, i])
         x = make_input(self.store.sample(i), self.cfg, self.layout, rng)
         return torch.from_numpy(x), int(self.store.meta["label"][i]), i
+
+    def with_clip(self, clip: int, flip: bool) -> StreamDataset:
+        """The same split as evaluation clip ``clip`` of ``test_clips`` (mirrored if ``flip``)."""
+        cfg = replace(self.cfg, clip=clip, flip=flip)
+        return StreamDataset(self.store, self.indices, cfg, self.layout, self.seed, self.train)
+
+
+EVAL_STREAM = 2**32 - 1  # seed word of evaluation draws: never an epoch number
 
 
 def input_config(p: TrainParams, stream: str, train: bool) -> InputConfig:
@@ -71,17 +88,33 @@ def input_config(p: TrainParams, stream: str, train: bool) -> InputConfig:
         window=p.window,
         p_interval=p.p_interval_train if train else p.p_interval_eval,
         rotate_theta=p.rotate_theta if train else 0.0,
+        sampling=p.sampling,
+        num_clips=1 if train else p.test_clips,
     )
+
+
+def global_batch(p: TrainParams) -> int:
+    """Samples per optimizer step (``batch_size`` is already global under DDP)."""
+    return p.batch_size * p.grad_accum
+
+
+def peak_lr(p: TrainParams) -> float:
+    """``lr``, or by the linear rule ``lr * global batch / lr_reference_batch`` when a recipe's
+    learning rate is stated for another global batch (Goyal et al., 2017)."""
+    if p.lr_reference_batch <= 0:
+        return p.lr
+    return p.lr * global_batch(p) / p.lr_reference_batch
 
 
 def lr_at(epoch: float, p: TrainParams) -> float:
     """Learning rate at a (fractional) epoch: linear warm-up, then step or cosine decay."""
+    lr = peak_lr(p)
     if epoch < p.warmup_epochs:
-        return p.lr * (epoch + 1) / (p.warmup_epochs + 1)
+        return lr * (epoch + 1) / (p.warmup_epochs + 1)
     if p.schedule == "cosine":
         span = max(p.epochs - p.warmup_epochs, 1)
-        return 0.5 * p.lr * (1 + math.cos(math.pi * (epoch - p.warmup_epochs) / span))
-    return p.lr * p.lr_decay ** sum(epoch >= s for s in p.lr_steps)
+        return 0.5 * lr * (1 + math.cos(math.pi * (epoch - p.warmup_epochs) / span))
+    return lr * p.lr_decay ** sum(epoch >= s for s in p.lr_steps)
 
 
 def resolve_device(p: TrainParams) -> torch.device:
@@ -118,25 +151,34 @@ class RunState:
 
 
 def save_checkpoint(
-    path: Path, model: nn.Module, opt: torch.optim.Optimizer, state: RunState, run_id: str
+    path: Path,
+    model: nn.Module,
+    opt: torch.optim.Optimizer,
+    state: RunState,
+    run_id: str,
+    ema: ModelEMA | None = None,
 ) -> None:
     """Write atomically: a kill mid-write leaves the previous checkpoint intact."""
     tmp = path.with_name(path.name + ".tmp")
-    torch.save(
-        {
-            "model": model.state_dict(),
-            "optimizer": opt.state_dict(),
-            "epoch": state.epoch,
-            "history": state.history,
-            "run_id": run_id,
-        },
-        tmp,
-    )
+    ckpt = {
+        "model": model.state_dict(),
+        "optimizer": opt.state_dict(),
+        "epoch": state.epoch,
+        "history": state.history,
+        "run_id": run_id,
+    }
+    if ema is not None:
+        ckpt["ema"] = ema.state_dict()
+    torch.save(ckpt, tmp)
     os.replace(tmp, path)
 
 
 def load_checkpoint(
-    path: Path, model: nn.Module, opt: torch.optim.Optimizer | None, run_id: str
+    path: Path,
+    model: nn.Module,
+    opt: torch.optim.Optimizer | None,
+    run_id: str,
+    ema: ModelEMA | None = None,
 ) -> RunState | None:
     """Restore from ``path`` if it belongs to this run (same ``run_id``); else None."""
     if not path.exists():
@@ -147,6 +189,8 @@ def load_checkpoint(
     model.load_state_dict(ckpt["model"])
     if opt is not None:
         opt.load_state_dict(ckpt["optimizer"])
+    if ema is not None:
+        ema.load_state_dict(ckpt["ema"])
     return RunState(int(ckpt["epoch"]), list(ckpt["history"]))
 
 
@@ -185,28 +229,46 @@ def train_epoch(
     p: TrainParams,
     device: torch.device,
     progress: Callable[[int, float], None] | None = None,
+    ema: ModelEMA | None = None,
 ) -> float:
-    """One epoch; lr set per iteration from :func:`lr_at`. Returns the mean training loss."""
+    """One epoch; an optimizer step every ``grad_accum`` batches (and after the last), its lr from
+    :func:`lr_at`, gradients clipped to ``grad_clip`` when set, then the EMA updated. Returns the
+    mean training loss."""
     model.train()
     use_amp = p.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     total, count, n_iter = 0.0, 0, len(loader)
     for it, (x, y, _) in enumerate(loader):
-        for group in opt.param_groups:
-            group["lr"] = lr_at(epoch + it / max(n_iter, 1), p)
+        if it % p.grad_accum == 0:
+            for group in opt.param_groups:
+                group["lr"] = lr_at(epoch + it / max(n_iter, 1), p)
+            opt.zero_grad(set_to_none=True)
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         with torch.autocast(device.type, enabled=use_amp):
             loss = loss_for(model, x, y, p.label_smoothing)
-        weight = distributed.loss_weight(len(y), device)  # 1.0 in a single process
-        opt.zero_grad(set_to_none=True)
+        # DDP rank share (1.0 in a single process) over the accumulated batches
+        weight = distributed.loss_weight(len(y), device) / p.grad_accum
         scaler.scale(loss if weight == 1.0 else loss * weight).backward()
-        scaler.step(opt)
-        scaler.update()
+        if (it + 1) % p.grad_accum == 0 or it + 1 == n_iter:
+            optimizer_step(model, opt, scaler, p.grad_clip)
+            if ema is not None:
+                ema.update(getattr(model, "module", model))  # the DDP / compiled model's module
         total, count = total + loss.item() * len(y), count + len(y)
         if progress is not None:
             progress(len(y), loss.item())
     total, count = distributed.all_sum([total, count], device)
     return total / max(count, 1)
+
+
+def optimizer_step(
+    model: nn.Module, opt: torch.optim.Optimizer, scaler: torch.amp.GradScaler, clip: float
+) -> None:
+    """Step (through the AMP scaler), the gradients first clipped to norm ``clip`` if > 0."""
+    if clip > 0:
+        scaler.unscale_(opt)
+        nn.utils.clip_grad_norm_(model.parameters(), clip)
+    scaler.step(opt)
+    scaler.update()
 
 
 @torch.no_grad()
@@ -221,6 +283,29 @@ def predict(model: nn.Module, loader: DataLoader, device: torch.device) -> tuple
     if not scores:
         return np.zeros((0, 0), np.float32), np.zeros(0, np.int64), np.zeros(0, np.int64)
     return np.concatenate(scores), np.concatenate(labels), np.concatenate(idx)
+
+
+def evaluate(
+    model: nn.Module, ds: Dataset, p: TrainParams, device: torch.device
+) -> tuple[np.ndarray, ...]:
+    """Scores of every sample of ``ds`` as :func:`predict`, over ``test_clips`` clips (each also
+    mirrored with ``test_flip``): then the scores are the log of the softmax probabilities averaged
+    over the views (PYSKL's ``average_clips='prob'``), float32."""
+    views = [
+        (c, f) for c in range(p.test_clips) for f in ((False, True) if p.test_flip else (False,))
+    ]
+    if len(views) == 1:
+        return predict(model, make_loader(ds, p, False, 0), device)
+    if not hasattr(ds, "with_clip"):
+        raise ValueError(f"{type(ds).__name__} has one view per sample: set test_clips 1, no flip")
+    total = None
+    for clip, flip in views:
+        scores, labels, idx = predict(
+            model, make_loader(ds.with_clip(clip, flip), p, False, 0), device
+        )
+        prob = torch.softmax(torch.from_numpy(scores).double(), dim=1).numpy()
+        total = prob if total is None else total + prob
+    return np.log(total / len(views)).astype(np.float32), labels, idx
 
 
 def build_datasets(store: SampleStore, p: TrainParams, stream: str) -> dict[str, StreamDataset]:
@@ -273,7 +358,10 @@ def fit(
     fwd = torch.compile(train_fwd) if p.compile and device.type == "cuda" else train_fwd
     eval_fwd = net if distributed.enabled() else fwd  # DDP forward is collective: not for eval
     opt = make_optimizer(net, p)
-    state = load_checkpoint(ckpt, net, opt, run_id) or RunState()
+    ema = ModelEMA(net, p.ema_decay) if p.ema_decay > 0 else None
+    state = load_checkpoint(ckpt, net, opt, run_id, ema) or RunState()
+    if ema is not None:
+        eval_fwd = ema.module
     train_ds = datasets["train"]
     for epoch in range(state.epoch, p.epochs):
         torch.manual_seed(p.seed * 100_003 + epoch)  # dropout draws, identical after a resume
@@ -287,6 +375,7 @@ def fit(
                 p,
                 device,
                 lambda n, _loss: bar.update(n),
+                ema,
             )
         row = {
             "epoch": epoch + 1,
@@ -294,12 +383,14 @@ def fit(
             "lr": round(opt.param_groups[0]["lr"], 8),
         }
         if (epoch + 1) % p.eval_every == 0 or epoch + 1 == p.epochs:
-            scores, labels, _ = predict(eval_fwd, make_loader(datasets["val"], p, False, 0), device)
+            scores, labels, _ = evaluate(eval_fwd, datasets["val"], p, device)
             if len(labels):
                 row["val_top1"] = round(topk_accuracy(scores, labels, 1), 6)
         state.history.append(row)
         state.epoch = epoch + 1
-        finish_epoch(ckpt, net, opt, state, run_id, on_epoch, row)
+        finish_epoch(ckpt, net, opt, state, run_id, on_epoch, row, ema)
+    if ema is not None:  # what is evaluated and saved from here on: the averaged weights
+        net.load_state_dict(ema.state_dict())
     return state
 
 
@@ -311,9 +402,10 @@ def finish_epoch(
     run_id: str,
     on_epoch: Callable[[dict], None],
     row: dict,
+    ema: ModelEMA | None = None,
 ) -> None:
     """Checkpoint and report the epoch: on rank 0 only (every rank holds the same weights)."""
     if distributed.is_main():
-        save_checkpoint(ckpt, net, opt, state, run_id)
+        save_checkpoint(ckpt, net, opt, state, run_id, ema)
         on_epoch(row)
     distributed.barrier()
