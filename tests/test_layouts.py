@@ -159,7 +159,19 @@ def test_ntu25_and_ucla20_unchanged() -> None:
     assert NTU25.edges().tolist() == NTU25_EDGES
     assert UCLA20.edges().tolist() == UCLA20_EDGES
     for layout in (NTU25, UCLA20):
-        assert hashlib.sha256(repr(layout).encode()).hexdigest() == REPR_SHA256[layout.name]
+        assert layout.shoulder_line == (8, 4)  # added later: the rest of the definition unchanged
+        old = repr(layout).replace(f", shoulder_line={layout.shoulder_line!r}", "")
+        assert hashlib.sha256(old.encode()).hexdigest() == REPR_SHA256[layout.name]
+
+
+@ALL
+def test_shoulder_line_names_the_right_then_left_shoulder(layout: Layout) -> None:
+    right, left = (layout.joint_names[j].lower() for j in layout.shoulder_line)
+    assert "shoulder" in right and "shoulder" in left
+    assert ("right" in right or right.startswith("r_")) and (
+        "left" in left or left.startswith("l_")
+    )
+    assert layout.mirror_permutation()[layout.shoulder_line[0]] == layout.shoulder_line[1]
 
 
 def _symmetric_skeleton(layout: Layout, frames: int = 50, seed: int = 0) -> np.ndarray:

@@ -147,6 +147,7 @@ class AlignParams:
     center: bool  # translate to actor-1 SpineMid of its first present frame (seq_translation)
     ground: bool  # InfoGCN create_aligned_dataset: spine up, hips along x, per person
     pad_second_actor: Literal["zeros", "copy"]  # NTU60 reference: zeros; NTU120 reference: copy
+    prenormalize: bool  # PYSKL PreNormalize3D: main person first, centred, spine z, shoulders x
     workers: int = untracked("process count: the parts are merged in order")  # 0 = one per core
 
 

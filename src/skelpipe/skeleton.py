@@ -48,6 +48,7 @@ class Layout:
         body_parts: named groups of 0-based joints (used by per-part losses and metrics).
         spine_up: (base, top) 0-based joints whose difference is the body's "up" direction.
         hip_line: (right, left) 0-based joints whose difference is the body's lateral axis.
+        shoulder_line: (right, left) 0-based shoulder joints (PYSKL PreNormalize3D's x axis).
     """
 
     name: str
@@ -58,6 +59,7 @@ class Layout:
     body_parts: dict[str, tuple[int, ...]]
     spine_up: tuple[int, int]
     hip_line: tuple[int, int]
+    shoulder_line: tuple[int, int]
 
     @property
     def num_joints(self) -> int:
@@ -256,6 +258,7 @@ NTU25 = Layout(
     },
     spine_up=(0, 1),  # J1 SpineBase -> J2 SpineMid (InfoGCN align_skeleton)
     hip_line=(16, 12),  # J17 HipRight -> J13 HipLeft
+    shoulder_line=(8, 4),  # J9 ShoulderRight -> J5 ShoulderLeft (PYSKL xaxis [8, 4])
 )
 
 UCLA20 = Layout(
@@ -321,6 +324,7 @@ UCLA20 = Layout(
     },
     spine_up=(0, 1),
     hip_line=(16, 12),
+    shoulder_line=(8, 4),
 )
 
 COCO17 = Layout(
@@ -346,6 +350,7 @@ COCO17 = Layout(
     # an upright body; the hip line then gives the lateral axis (Gram-Schmidt against "up").
     spine_up=(12, 6),
     hip_line=(12, 11),
+    shoulder_line=(6, 5),
 )
 
 OPENPOSE18 = Layout(
@@ -370,6 +375,7 @@ OPENPOSE18 = Layout(
     # No joint below the neck on the midline: right hip -> right shoulder, as for coco17.
     spine_up=(8, 2),
     hip_line=(8, 11),
+    shoulder_line=(2, 5),
 )
 
 _FACE_RIGHT = tuple(_FACE0 + right for right, _ in _FACE_MIRROR_PAIRS)
@@ -398,6 +404,7 @@ COCO_WHOLEBODY133 = Layout(
     },
     spine_up=COCO17.spine_up,
     hip_line=COCO17.hip_line,
+    shoulder_line=COCO17.shoulder_line,
 )
 
 MARS19 = Layout(
@@ -422,6 +429,7 @@ MARS19 = Layout(
     },
     spine_up=(0, 1),  # SpineBase -> SpineMid, as for ntu25
     hip_line=(14, 10),  # HipRight -> HipLeft
+    shoulder_line=(7, 4),
 )
 
 H36M17 = Layout(
@@ -443,6 +451,7 @@ H36M17 = Layout(
     },
     spine_up=(0, 7),  # pelvis -> spine (mid-back), like SpineBase -> SpineMid of ntu25
     hip_line=(1, 4),  # r_hip -> l_hip
+    shoulder_line=(14, 11),
 )
 
 LAYOUTS: dict[str, Layout] = {

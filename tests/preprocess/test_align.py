@@ -17,6 +17,8 @@ from skelpipe.preprocess.align import (
     center_on_joint,
     ground_rotation,
     pad_second_actor,
+    prenormalize_3d,
+    rotation_onto,
 )
 from skelpipe.preprocess.denoise import Denoised, denoise_sample
 from skelpipe.sample_id import SampleId
@@ -54,8 +56,10 @@ def triple(joints: np.ndarray) -> np.ndarray:
     return np.einsum("...i,...i", np.cross(spine, hips), shoulder)
 
 
-def align_params(mode: str, center: bool, ground: bool, pad: str) -> AlignParams:
-    return AlignParams(mode=mode, center=center, ground=ground, pad_second_actor=pad, workers=1)
+def align_params(
+    mode: str, center: bool, ground: bool, pad: str, prenormalize: bool = False
+) -> AlignParams:
+    return AlignParams(mode, center, ground, pad, prenormalize, workers=1)
 
 
 # --- translation and padding ---------------------------------------------------------------------
@@ -230,3 +234,57 @@ def test_chain_equals_reference_npz(
             # absent persons and padding are exactly zero in both
             present = x.reshape(*x.shape[:2], 2, 75).any(axis=-1)
             np.testing.assert_array_equal(present, ref.reshape(present.shape + (75,)).any(-1))
+
+
+def _rotation_about(axis: np.ndarray, angle: float) -> np.ndarray:
+    """Counter-clockwise rotation by ``angle`` about ``axis`` (Rodrigues, with sin / cos)."""
+    k = axis / np.linalg.norm(axis)
+    K = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+    return np.eye(3) + np.sin(angle) * K + (1 - np.cos(angle)) * K @ K
+
+
+def test_rotation_onto_equals_the_axis_angle_rotation() -> None:
+    rng = np.random.default_rng(0)
+    z = np.array([0.0, 0.0, 1.0])
+    for _ in range(20):
+        u = rng.normal(size=3)
+        R = rotation_onto(u, z)
+        angle = np.arccos(np.clip(u @ z / np.linalg.norm(u), -1, 1))
+        np.testing.assert_allclose(R, _rotation_about(np.cross(u, z), angle), atol=1e-12)
+        np.testing.assert_allclose(R @ u, np.linalg.norm(u) * z, atol=1e-12)
+    assert np.array_equal(rotation_onto(np.zeros(3), z), np.eye(3))
+    assert np.array_equal(rotation_onto(-z, z), np.eye(3))  # antiparallel: zero axis, as PYSKL
+
+
+def test_prenormalize_3d_puts_the_main_person_first_centred_and_upright() -> None:
+    rng = np.random.default_rng(1)
+    T = 12
+    joints = np.zeros((T, 2, 25, 3), np.float32)
+    joints[2:, 1] = rng.normal(size=(T - 2, 25, 3))  # slot 1 present in more frames: the main one
+    joints[5:9, 0] = rng.normal(size=(4, 25, 3))
+    joints[4, 1, 7] = 0  # an absent joint
+    out = prenormalize_3d(joints, NTU25)
+    assert out.shape == (T - 2, 2, 25, 3)  # the main person's present frames only
+    first = out[0, 0].astype(np.float64)
+    np.testing.assert_allclose(first[NTU25.center], 0, atol=1e-6)
+    right, left = NTU25.shoulder_line
+    shoulders = first[right] - first[left]
+    np.testing.assert_allclose(shoulders[1:], 0, atol=1e-5)
+    assert shoulders[0] > 0
+    assert not out[2, 0, 7].any()  # absent stays absent
+    assert not out[:3, 1].any() and out[3:7, 1].any()  # the other person, frames re-indexed
+    # a rigid motion of the input: distances between joints preserved
+    d_in = np.linalg.norm(joints[2, 1, 0] - joints[2, 1, 20])
+    np.testing.assert_allclose(np.linalg.norm(out[0, 0, 0] - out[0, 0, 20]), d_in, rtol=1e-5)
+
+
+def test_prenormalize_runs_after_centring_in_align_sample() -> None:
+    rng = np.random.default_rng(2)
+    joints = rng.normal(size=(8, 2, 25, 3)).astype(np.float32)
+    joints[:, 1] = 0
+    p = align_params("fixed", True, False, "zeros", prenormalize=True)
+    out = align_sample(joints, 1, p, NTU25)
+    np.testing.assert_allclose(out, prenormalize_3d(joints, NTU25), atol=1e-6)
+    assert np.array_equal(
+        prenormalize_3d(np.zeros((4, 2, 25, 3), np.float32), NTU25), np.zeros((4, 2, 25, 3))
+    )

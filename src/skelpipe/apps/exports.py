@@ -84,6 +84,7 @@ def write_ctrgcn(
         center=True,
         ground=False,
         pad_second_actor=get_dataset(dataset).reference_pad,
+        prenormalize=False,
         workers=1,
     )
     written = {}
@@ -126,7 +127,12 @@ def write_ctrgcn(
 
 
 _GROUND_ONLY = AlignParams(
-    mode="reference", center=False, ground=True, pad_second_actor="zeros", workers=1
+    mode="reference",
+    center=False,
+    ground=True,
+    pad_second_actor="zeros",
+    prenormalize=False,
+    workers=1,
 )
 
 

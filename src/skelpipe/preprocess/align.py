@@ -1,5 +1,6 @@
 """Sequence alignment: translation (CTR-GCN ``seq_translation``), InfoGCN's ground alignment
-(``utils.align_skeleton``) and second-actor padding (``align_frames``), on one sample at a time.
+(``utils.align_skeleton``), second-actor padding (``align_frames``) and PYSKL's ``PreNormalize3D``
+(:func:`prenormalize_3d`), on one sample at a time.
 
 Shapes: a sample is ``(T, M, V, 3)`` float32 (M = 2 for NTU); ``n_actors`` tells how many person
 slots the denoiser filled (the reference's 75 or 150 columns).
@@ -104,6 +105,53 @@ def align_to_ground(joints: np.ndarray, layout: Layout, reference: bool) -> np.n
     return out
 
 
+def rotation_onto(u: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """(3, 3) rotation R with ``R @ u`` along ``target`` about the axis ``u x target``.
+
+    PYSKL builds it from ``arccos`` and the Euler-Rodrigues formula; the same matrix is
+    ``I + K + K^2 / (1 + cos)`` with ``K`` the cross-product matrix of ``u x target`` (unit
+    vectors), which needs no transcendental function (whose last bit can differ between CPUs). As
+    PYSKL, the identity when ``u`` is zero, parallel or antiparallel to ``target`` (a zero axis).
+    """
+    u = np.asarray(u, dtype=np.float64)
+    axis = cross(u, target)
+    if np.abs(axis).sum() < 1e-6 or np.abs(u).sum() < 1e-6:
+        return np.eye(3)
+    k = axis / norm(u)  # u x target of the unit vectors; |k| = sin(angle)
+    c = dot(u, target) / norm(u)
+    K = np.array([[0.0, -k[2], k[1]], [k[2], 0.0, -k[0]], [-k[1], k[0], 0.0]])
+    return np.eye(3) + K + matmul(K, K) / (1.0 + c)
+
+
+def prenormalize_3d(joints: np.ndarray, layout: Layout) -> np.ndarray:
+    """PYSKL ``PreNormalize3D`` (after 2s-AGCN): main person first, its frames only, centred,
+    spine along z, shoulders along x.
+
+    The person slot with more present frames becomes slot 0 and only its present frames are kept;
+    everything is translated by its ``layout.center`` joint in the first kept frame (absent joints
+    stay zero); then rotated so that its ``spine_up`` bone points along +z, then so that its
+    right-to-left ``shoulder_line`` points along +x (two rotations, in that order, from that frame).
+
+    Args:
+        joints: (T, M, V, 3) float32, M <= 2.
+    Returns:
+        (T', M, V, 3) float32 with T' the main person's present frames (T' = T if none).
+    """
+    present = [~absent_frames(joints, p, reference=False) for p in range(joints.shape[1])]
+    if not any(mask.any() for mask in present):
+        return joints.copy()
+    main = 1 if len(present) > 1 and present[1].sum() > present[0].sum() else 0
+    order = [main] + [p for p in range(joints.shape[1]) if p != main]
+    x = joints[present[main]][:, order].astype(np.float64)  # (T', M, V, 3)
+    mask = np.any(x != 0, axis=-1, keepdims=True)
+    x = (x - x[0, 0, layout.center]) * mask
+    base, top = layout.spine_up
+    x = matmul(x, rotation_onto(x[0, 0, top] - x[0, 0, base], np.array([0.0, 0.0, 1.0])).T)
+    right, left = layout.shoulder_line
+    x = matmul(x, rotation_onto(x[0, 0, right] - x[0, 0, left], np.array([1.0, 0.0, 0.0])).T)
+    return x.astype(np.float32)
+
+
 def align_sample(
     joints: np.ndarray, n_actors: int, params: AlignParams, layout: Layout
 ) -> np.ndarray:
@@ -115,4 +163,6 @@ def align_sample(
     out = pad_second_actor(out, n_actors, params.pad_second_actor)
     if params.ground:
         out = align_to_ground(out, layout, ref)
+    if params.prenormalize:
+        out = prenormalize_3d(out, layout)
     return out
