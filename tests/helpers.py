@@ -205,12 +205,17 @@ TOKENIZER_PARAMS = TokenizerParams(
 
 
 def train_stage_cmd(
-    store: Path, params: Path, run: Path, stream: str = "joint_motion", launch: bool = False
+    store: Path,
+    params: Path,
+    run: Path,
+    stream: str = "joint_motion",
+    launch: bool = False,
+    model: str = "ctrgcn",
 ) -> list[str]:
     """The train stage's command line for ``run``'s folders; through ``stages.launch`` (which
     reads ``train.launcher`` / ``train.nproc`` from the params) when ``launch``."""
     args = {
-        "--model": "ctrgcn",
+        "--model": model,
         "--stream": stream,
         "--store": store,
         "--out": run / "out",

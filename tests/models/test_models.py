@@ -3,7 +3,8 @@
 Official parameter counts (NTU60, paper configuration), counted on the official model code:
 ST-GCN (PYSKL) 3.10 M and ST-GCN++ 1.40 M (PYSKL figures); CTR-GCN ``model/ctrgcn.py`` 1,446,672;
 InfoGCN ``model/infogcn.py`` (k = 1, 3 heads) 1,556,807; TSGCNeXt ``model/tsmartaagcnext_3.py``
-(stages 2-5-2) 4,232,316.
+(stages 2-5-2) 4,232,316; AAGCN (PYSKL ``gcns/aagcn.py``) 3,781,668; DG-STGCN (PYSKL
+``gcns/dgstgcn.py``) 1,701,172. The newer models are held to 0.5 % (they match exactly).
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ OFFICIAL_PARAMS = {
     "ctrgcn": 1_446_672,
     "infogcn": 1_556_807,
     "tsgcnext": 4_232_316,
+    "aagcn": 3_781_668,
+    "dgstgcn": 1_701_172,
 }
 LAYOUTS = {"ntu60": NTU25, "nw_ucla": UCLA20}
 
@@ -74,7 +77,8 @@ def test_logits_shape_on_both_layouts(name: str, dataset: str) -> None:
 @pytest.mark.parametrize("name", sorted(registry))
 def test_param_count_matches_official(name: str) -> None:
     n = count_params(build_model(name, "ntu60", "paper"))
-    assert abs(n / OFFICIAL_PARAMS[name] - 1) < 0.03, (name, n)
+    tolerance = 0.03 if name in ("stgcn", "stgcnpp") else 0.005  # PYSKL rounds those to 0.01 M
+    assert abs(n / OFFICIAL_PARAMS[name] - 1) < tolerance, (name, n)
 
 
 @pytest.mark.parametrize("name", sorted(registry))
@@ -98,7 +102,7 @@ def test_loss_falls_on_a_fixed_batch(name: str) -> None:
 
 
 def test_registry_datasets_and_overrides() -> None:
-    assert set(registry) == {"stgcn", "stgcnpp", "ctrgcn", "infogcn", "tsgcnext"}
+    assert set(registry) == set(OFFICIAL_PARAMS)
     assert model_config("ctrgcn", "ntu120").num_classes == 120
     cfg = model_config("infogcn", "nw_ucla", "cpu", mode_k=2)
     assert (cfg.num_classes, cfg.layout, cfg.in_channels, cfg.mode_k) == (10, "ucla20", 3, 2)

@@ -21,8 +21,10 @@ from typing import Any
 from torch import nn
 
 from skelpipe.datasets import get_dataset
+from skelpipe.models.aagcn import AAGCN, AAGCNConfig
 from skelpipe.models.config import ModelConfig
 from skelpipe.models.ctrgcn import CTRGCN, CTRGCNConfig
+from skelpipe.models.dgstgcn import DGSTGCN, DGSTGCNConfig
 from skelpipe.models.infogcn import InfoGCN, InfoGCNConfig
 from skelpipe.models.stgcn import STGCN, STGCNConfig
 from skelpipe.models.stgcnpp import STGCNPP, STGCNPPConfig
@@ -48,6 +50,8 @@ registry: dict[str, ModelEntry] = {
     "stgcn": _entry(STGCN, STGCNConfig, _GCN_CPU),
     "stgcnpp": _entry(STGCNPP, STGCNPPConfig, _GCN_CPU),
     "ctrgcn": _entry(CTRGCN, CTRGCNConfig, _GCN_CPU),
+    "aagcn": _entry(AAGCN, AAGCNConfig, _GCN_CPU),
+    "dgstgcn": _entry(DGSTGCN, DGSTGCNConfig, _GCN_CPU),
     "infogcn": _entry(InfoGCN, InfoGCNConfig, _GCN_CPU),
     "tsgcnext": _entry(
         TSGCNeXt,
