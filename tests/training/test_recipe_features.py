@@ -67,7 +67,9 @@ def test_gradient_clipping_bounds_the_step() -> None:
     opt = torch.optim.SGD(net.parameters(), lr=1.0)
     (net(100 * torch.randn(8, 10)) ** 2).sum().backward()
     optimizer_step(net, opt, torch.amp.GradScaler("cuda", enabled=False), clip=0.5)
-    step = torch.cat([(p.detach() - b).flatten() for p, b in zip(net.parameters(), before, strict=True)])
+    step = torch.cat(
+        [(p.detach() - b).flatten() for p, b in zip(net.parameters(), before, strict=True)]
+    )
     assert step.norm().item() == pytest.approx(0.5, rel=1e-4)
 
 
