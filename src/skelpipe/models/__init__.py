@@ -22,10 +22,12 @@ from torch import nn
 
 from skelpipe.datasets import get_dataset
 from skelpipe.models.aagcn import AAGCN, AAGCNConfig
+from skelpipe.models.blockgcn import BlockGCN, BlockGCNConfig
 from skelpipe.models.config import ModelConfig
 from skelpipe.models.ctrgcn import CTRGCN, CTRGCNConfig
 from skelpipe.models.dgstgcn import DGSTGCN, DGSTGCNConfig
 from skelpipe.models.infogcn import InfoGCN, InfoGCNConfig
+from skelpipe.models.posec3d import PoseC3D, PoseC3DConfig
 from skelpipe.models.stgcn import STGCN, STGCNConfig
 from skelpipe.models.stgcnpp import STGCNPP, STGCNPPConfig
 from skelpipe.models.tsgcnext import TSGCNeXt, TSGCNeXtConfig
@@ -52,6 +54,16 @@ registry: dict[str, ModelEntry] = {
     "ctrgcn": _entry(CTRGCN, CTRGCNConfig, _GCN_CPU),
     "aagcn": _entry(AAGCN, AAGCNConfig, _GCN_CPU),
     "dgstgcn": _entry(DGSTGCN, DGSTGCNConfig, _GCN_CPU),
+    # paper width 128: a third of it, in multiples of the 8 heads x 4 temporal branches
+    "blockgcn": _entry(
+        BlockGCN, BlockGCNConfig, {"width": 40, "stage_blocks": (2, 2, 2), "preset": "cpu"}
+    ),
+    # PoseConv3D: half the channels, 32 x 32 heatmaps (the 7 x 7 stem dominates the cost)
+    "posec3d": _entry(
+        PoseC3D,
+        PoseC3DConfig,
+        {"width": 16, "heatmap_size": 32, "stage_blocks": (2, 2, 2), "preset": "cpu"},
+    ),
     "infogcn": _entry(InfoGCN, InfoGCNConfig, _GCN_CPU),
     "tsgcnext": _entry(
         TSGCNeXt,
