@@ -216,3 +216,16 @@ def test_model_info_and_cli() -> None:
     assert result.exit_code == 0
     lines = result.stdout.strip().splitlines()
     assert len(lines) == 1 and json.loads(lines[0]) == info
+
+
+def test_model_info_on_another_layout() -> None:
+    result = CliRunner().invoke(
+        app, ["model-info", "--model", "posec3d", "--dataset", "ntu60", "--layout", "coco17"]
+    )
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.stdout)
+    assert abs(info["params"] / OFFICIAL_PARAMS["posec3d"] - 1) < 0.005 and info["gflops"] > 1
+    bad = CliRunner().invoke(
+        app, ["model-info", "--model", "posec3d", "--dataset", "ntu60", "--layout", "nope"]
+    )
+    assert bad.exit_code == 2 and "unknown skeleton layout" in bad.output

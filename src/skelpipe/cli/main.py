@@ -150,9 +150,12 @@ def export_npz(
 
 @app.command("model-info")
 def model_info_command(
-    model: str = typer.Option(..., help="stgcn, stgcnpp, ctrgcn, infogcn or tsgcnext"),
+    model: str = typer.Option(..., help="a registered model: skelpipe.models.registry"),
     dataset: str = typer.Option(..., help="ntu60, ntu120 or nw_ucla"),
     preset: str = typer.Option("paper", help="paper or cpu"),
+    layout: str = typer.Option(
+        "", help="another skeleton layout (e.g. coco17); default: the dataset's"
+    ),
 ) -> None:
     """Print one JSON line: parameters and GFLOPs (2 x MACs per sample at T = 64)."""
     import json
@@ -160,7 +163,7 @@ def model_info_command(
     from skelpipe.models.info import model_info
 
     try:
-        info = model_info(model, dataset, preset)
+        info = model_info(model, dataset, preset, layout or None)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         raise typer.Exit(2) from None

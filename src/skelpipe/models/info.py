@@ -25,9 +25,11 @@ def count_flops(model: torch.nn.Module, x: torch.Tensor) -> int:
     return counter.get_total_flops()
 
 
-def model_info(name: str, dataset: str, preset: str = "paper") -> dict:
-    """``{"model", "params", "gflops"}``; gflops = 2 * MACs for one (1, 3, 64, V, M) sample."""
-    model = build_model(name, dataset, preset)
+def model_info(name: str, dataset: str, preset: str = "paper", layout: str | None = None) -> dict:
+    """``{"model", "params", "gflops"}``; gflops = 2 * MACs for one (1, C, 64, V, M) sample.
+
+    ``layout`` replaces the dataset's skeleton (PoseConv3D's official count is on COCO-17)."""
+    model = build_model(name, dataset, preset, **({"layout": layout} if layout else {}))
     layout = get_layout(model.cfg.layout)
     x = torch.zeros(1, model.cfg.in_channels, FLOPS_FRAMES, layout.num_joints, layout.max_persons)
     return {
