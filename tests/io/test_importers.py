@@ -203,7 +203,7 @@ def test_pyskl_source_errors(tmp_path) -> None:
     with pytest.raises(SourceError, match=r"cannot infer the layout of 21 joints.*pass layout="):
         open_pyskl(_dump(tmp_path / "odd.pkl", {"annotations": [odd]}))
     path = _dump(tmp_path / "v17.pkl", {"annotations": [_ann("a")]})
-    with pytest.raises(SourceError, match="'ntu25' has 25 joints, file 17"):
+    with pytest.raises(SourceError, match="'ntu25' has 25 joints, data 17"):
         open_pyskl(path, layout="ntu25")
     with pytest.raises(SourceError, match="unknown skeleton layout"):
         open_pyskl(path, layout="no_such_layout")
@@ -298,7 +298,7 @@ def test_npz_layout_inference_and_errors(tmp_path) -> None:
     _npz(tmp_path / "n21" / "x.npz", poses=np.zeros((2, 21, 3)))
     with pytest.raises(SourceError, match=r"cannot infer the layout of 21 joints.*pass layout="):
         open_npz_folder(tmp_path / "n21")
-    with pytest.raises(SourceError, match="'ntu25' has 25 joints, files 21"):
+    with pytest.raises(SourceError, match="'ntu25' has 25 joints, data 21"):
         open_npz_folder(tmp_path / "n21", layout="ntu25")
     (tmp_path / "bad" / "x.npz").parent.mkdir()
     (tmp_path / "bad" / "x.npz").write_text("junk")

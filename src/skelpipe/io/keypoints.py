@@ -67,3 +67,41 @@ class KeypointSource:
     samples: Iterator[KeypointSample | Rejected]
     splits: dict[str, list[str]] = field(default_factory=dict)
     dtype: str = "float32"
+
+
+# Layouts a source's joint count identifies; 17 joints are COCO in 2-D and Human3.6M in 3-D.
+_LAYOUT_BY_SHAPE = {(17, 2): "coco17", (17, 3): "h36m17"}
+_LAYOUT_BY_JOINTS = {
+    25: "ntu25",
+    20: "ucla20",
+    18: "openpose18",
+    19: "mars19",
+    133: "coco_wholebody133",
+}
+
+
+def resolve_layout(layout: str | None, num_joints: int, dims: int, source: str) -> str:
+    """The layout named by the user (checked against the file's joint count), or the one its
+    ``num_joints`` (and, for 17 joints, ``dims``) identifies.
+
+    Raises:
+        SourceError: unknown layout, a joint count that does not match it, or none to infer.
+    """
+    if layout is None:
+        inferred = _LAYOUT_BY_SHAPE.get((num_joints, dims), _LAYOUT_BY_JOINTS.get(num_joints))
+        if inferred is None:
+            known = sorted({*_LAYOUT_BY_JOINTS, *(v for v, _ in _LAYOUT_BY_SHAPE)})
+            raise SourceError(
+                f"{source}: cannot infer the layout of {num_joints} joints in {dims}-D (known "
+                f"joint counts: {known}); pass layout="
+            )
+        return inferred
+    from skelpipe.skeleton import get_layout
+
+    try:
+        expected = get_layout(layout).num_joints
+    except ValueError as err:
+        raise SourceError(f"{source}: {err}") from None
+    if expected != num_joints:
+        raise SourceError(f"{source}: layout {layout!r} has {expected} joints, data {num_joints}")
+    return layout

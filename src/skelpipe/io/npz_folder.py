@@ -19,20 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
-from skelpipe.io.keypoints import KeypointSample, KeypointSource, SourceError
+from skelpipe.io.keypoints import KeypointSample, KeypointSource, SourceError, resolve_layout
 from skelpipe.io.raw_sources import Rejected
 
 SPLITS = ("train", "val", "test")
 LABELS_CSV = "labels.csv"
 # joint count -> layout; 17 joints are COCO in 2-D and Human3.6M in 3-D.
-_LAYOUT_BY_JOINTS = {
-    25: "ntu25",
-    133: "coco_wholebody133",
-    19: "mars19",
-    18: "openpose18",
-    20: "ucla20",
-}
-_LAYOUT_17 = {2: "coco17", 3: "h36m17"}
 _Arrays = tuple[np.ndarray, np.ndarray | None, np.ndarray | None]  # keypoint, score, mask
 
 
@@ -67,7 +59,7 @@ def open_npz_folder(
     csv_path = root / LABELS_CSV
     labels = _read_labels(csv_path) if csv_path.is_file() else None
     num_joints, dims = _first_shape(root, entries, score_channel)
-    layout = _resolve_layout(layout, num_joints, dims, str(root))
+    layout = resolve_layout(layout, num_joints, dims, str(root))
     splits = {s: [e.name for e in entries if e.split == s] for s in split_names}
     samples = _samples(entries, labels, (num_joints, dims), score_channel)
     return KeypointSource("npz", layout, ("x", "y", "z")[:dims], samples, splits)
@@ -121,27 +113,6 @@ def _first_shape(root: Path, entries: list[_Entry], score_channel: bool) -> tupl
             return int(arrays[0].shape[2]), int(arrays[0].shape[3])
         problem = f"{entry.path}: {arrays}"
     raise SourceError(f"{root}: no readable npz file with poses (last problem: {problem})")
-
-
-def _resolve_layout(layout: str | None, num_joints: int, dims: int, source: str) -> str:
-    if layout is None:
-        inferred = _LAYOUT_17.get(dims) if num_joints == 17 else _LAYOUT_BY_JOINTS.get(num_joints)
-        if inferred is None:
-            known = sorted([*_LAYOUT_BY_JOINTS, 17])
-            raise SourceError(
-                f"{source}: cannot infer the layout of {num_joints} joints (known joint "
-                f"counts: {known}); pass layout="
-            )
-        return inferred
-    from skelpipe.skeleton import get_layout
-
-    try:
-        expected = get_layout(layout).num_joints
-    except ValueError as err:
-        raise SourceError(f"{source}: {err}") from None
-    if expected != num_joints:
-        raise SourceError(f"{source}: layout {layout!r} has {expected} joints, files {num_joints}")
-    return layout
 
 
 def _samples(

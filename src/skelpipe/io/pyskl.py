@@ -15,19 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from skelpipe.io.keypoints import KeypointSample, KeypointSource, SourceError
+from skelpipe.io.keypoints import KeypointSample, KeypointSource, SourceError, resolve_layout
 from skelpipe.io.raw_sources import Rejected
 from skelpipe.io.safe_pickle import load_pickle
 
 # (V, C) -> layout of the pickles PYSKL publishes: NTU Kinect 3-D, HRNet COCO 2-D, OpenPose 2-D,
 # COCO-WholeBody 2-D; 17 joints in 3-D are the Human3.6M skeleton (as in the npz importer).
-_LAYOUT_BY_SHAPE = {
-    (25, 3): "ntu25",
-    (17, 2): "coco17",
-    (17, 3): "h36m17",
-    (18, 2): "openpose18",
-    (133, 2): "coco_wholebody133",
-}
 _CHANNELS = {2: ("x", "y"), 3: ("x", "y", "z")}
 _REQUIRED = ("frame_dir", "label", "keypoint")
 
@@ -46,7 +39,7 @@ def open_pyskl(path: str | Path, layout: str | None = None) -> KeypointSource:
     source = str(path)
     annotations, splits = _structure(load_pickle(path), source)
     num_joints, dims = _first_shape(annotations, source)
-    layout = _resolve_layout(layout, num_joints, dims, source)
+    layout = resolve_layout(layout, num_joints, dims, source)
     samples = _samples(annotations, source, (num_joints, dims))
     dtype = str(_first_dtype(annotations))
     return KeypointSource("pyskl", layout, _CHANNELS[dims], samples, splits, dtype=dtype)
@@ -80,25 +73,6 @@ def _first_dtype(annotations: list[Any]) -> np.dtype:
         if isinstance(kp, np.ndarray):
             return kp.dtype
     return np.dtype(np.float32)
-
-
-def _resolve_layout(layout: str | None, num_joints: int, dims: int, source: str) -> str:
-    if layout is None:
-        if (num_joints, dims) not in _LAYOUT_BY_SHAPE:
-            raise SourceError(
-                f"{source}: cannot infer the layout of {num_joints} joints in {dims}-D "
-                f"(known: {sorted(_LAYOUT_BY_SHAPE)}); pass layout="
-            )
-        return _LAYOUT_BY_SHAPE[(num_joints, dims)]
-    from skelpipe.skeleton import get_layout
-
-    try:
-        expected = get_layout(layout).num_joints
-    except ValueError as err:
-        raise SourceError(f"{source}: {err}") from None
-    if expected != num_joints:
-        raise SourceError(f"{source}: layout {layout!r} has {expected} joints, file {num_joints}")
-    return layout
 
 
 def _samples(
