@@ -241,6 +241,8 @@ class TrainParams:
     optimizer: Literal["sgd", "adamw"] = "sgd"  # sgd: momentum / nesterov; adamw: transformers
     launcher: Literal["local", "torchrun"] = "local"  # how `stages.launch` starts the stage
     nproc: int = 1  # torchrun --nproc_per_node (processes = devices per machine)
+    # more models, joint stream only (benchmark pipelines' `train_zoo` stage)
+    zoo: tuple[str, ...] = untracked("matrix axis", default=())
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -59,9 +60,30 @@ def test_a_root_stage_change_reaches_the_rendered_pipeline(tmp_path: Path) -> No
     assert after["train"]["deps"] == [*before["train"]["deps"], "src/skelpipe/new_module.py"]
     keys = after["train"]["params"][0]["pipelines/nw_ucla/params.yaml"]
     assert keys == [*before["train"]["params"][0]["pipelines/nw_ucla/params.yaml"], "train.new_key"]
-    assert {k: v for k, v in after.items() if k != "train"} == {
-        k: v for k, v in before.items() if k != "train"
+    follows = {"train", "train_zoo"}  # train_zoo extends train: the change reaches it too
+    assert {k: v for k, v in after.items() if k not in follows} == {
+        k: v for k, v in before.items() if k not in follows
     }
+    zoo = after["train_zoo"]
+    assert {k: v for k, v in zoo.items() if k != "matrix"} == {
+        k: v for k, v in after["train"].items() if k != "matrix"
+    }
+    assert zoo["matrix"] == {"model": "${train.zoo}", "stream": ["joint"]}
+
+
+def test_extend_needs_a_kept_matrix_stage_with_the_same_axes(tmp_path: Path) -> None:
+    root = _copy_sources(tmp_path)
+    spec = root / UCLA / "pipeline.yaml"
+    doc = yaml.safe_load(spec.read_text(encoding="utf-8"))
+    for bad, message in (
+        ({"from": "parse", "matrix": {"model": ["x"]}}, "needs `from`"),  # a dropped stage
+        ({"from": "train", "matrix": {"model": ["x"]}}, "axes differ"),
+        ({"from": "train"}, "needs `from`"),
+    ):
+        doc["extend"] = {"zoo": bad}
+        spec.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+        with pytest.raises(ValueError, match=message):
+            render(root, spec)
 
 
 def test_check_fails_on_a_stale_file_and_passes_once_rendered(tmp_path: Path) -> None:

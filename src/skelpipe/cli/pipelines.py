@@ -2,7 +2,8 @@
 
 The root ``dvc.yaml`` is the one place stage definitions live. A benchmark pipeline
 (``pipelines/<name>/pipeline.yaml``) states only what differs: the stages it drops, the stages
-it adds, the params file its tracked keys refer to, the path prefixes it rewrites, its ``wdir``.
+it adds, the root stages it runs again over another matrix (``extend``: e.g. more models on one
+stream), the params file its tracked keys refer to, the path prefixes it rewrites, its ``wdir``.
 The rendered ``pipelines/<name>/dvc.yaml`` is committed (DVC reads it, ``dvc.lock`` sits next to
 it) and ``--check`` fails when it no longer matches its sources.
 """
@@ -19,7 +20,7 @@ import typer
 import yaml
 
 SPEC = "pipeline.yaml"
-SPEC_KEYS = {"description", "wdir", "params", "drop", "rewrite", "stages"}
+SPEC_KEYS = {"description", "wdir", "params", "drop", "rewrite", "stages", "extend"}
 PATH_FIELDS = ("deps", "outs", "metrics", "plots")  # lists of paths, or {path: flags}
 WIDTH = 100
 
@@ -79,8 +80,22 @@ def render_stages(base: dict, spec: dict) -> dict:
     unused = set(spec.get("rewrite") or {}) - used
     if unused:  # the root changed under the spec: say so rather than render a silent no-op
         raise ValueError(f"rewrite prefixes match nothing in the root dvc.yaml: {sorted(unused)}")
-    stages = {**(spec.get("stages") or {}), **inherited}
+    stages = {**(spec.get("stages") or {}), **inherited, **_extended(inherited, spec)}
     return {name: {"wdir": spec["wdir"], **stage} for name, stage in stages.items()}
+
+
+def _extended(inherited: dict, spec: dict) -> dict:
+    """``extend: {name: {from: <stage>, matrix: {...}}}``: a copy of an inherited matrix stage
+    over another matrix with the same axes (its definition still written once, in the root)."""
+    out = {}
+    for name, ext in (spec.get("extend") or {}).items():
+        if set(ext) != {"from", "matrix"} or ext["from"] not in inherited:
+            raise ValueError(f"extend {name!r}: needs `from` (a kept stage) and `matrix`")
+        stage = inherited[ext["from"]]
+        if set(stage.get("matrix", {})) != set(ext["matrix"]):
+            raise ValueError(f"extend {name!r}: matrix axes differ from {ext['from']!r}'s")
+        out[name] = {**stage, "matrix": ext["matrix"]}
+    return out
 
 
 class _Dumper(yaml.SafeDumper):

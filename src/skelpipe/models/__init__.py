@@ -27,6 +27,7 @@ from skelpipe.models.config import ModelConfig
 from skelpipe.models.ctrgcn import CTRGCN, CTRGCNConfig
 from skelpipe.models.dgstgcn import DGSTGCN, DGSTGCNConfig
 from skelpipe.models.infogcn import InfoGCN, InfoGCNConfig
+from skelpipe.models.msg3d import MSG3D, MSG3DConfig
 from skelpipe.models.posec3d import PoseC3D, PoseC3DConfig
 from skelpipe.models.stgcn import STGCN, STGCNConfig
 from skelpipe.models.stgcnpp import STGCNPP, STGCNPPConfig
@@ -58,6 +59,8 @@ registry: dict[str, ModelEntry] = {
     "blockgcn": _entry(
         BlockGCN, BlockGCNConfig, {"width": 40, "stage_blocks": (2, 2, 2), "preset": "cpu"}
     ),
+    # MS-G3D: the narrow width keeps both scales' graphs but drops the 5-frame G3D window
+    "msg3d": _entry(MSG3D, MSG3DConfig, {"width": 24, "window_sizes": (3,), "preset": "cpu"}),
     # PoseConv3D: half the channels, 32 x 32 heatmaps (the 7 x 7 stem dominates the cost)
     "posec3d": _entry(
         PoseC3D,
