@@ -45,5 +45,7 @@ def train_and_report(
         with atomic_dir(paths["out"]) as tmp:
             results = {part: evaluate(net, datasets[part], p, device) for part in ("val", "test")}
             summary = write_outputs(tmp, paths["plots"], net, store, results, state.history)
-        recipe = {"global_batch": global_batch(p), "lr_effective": peak_lr(p)}
+        recipe = {}  # the linear lr rule in use: the learning rate it gave, for which batch
+        if p.lr_reference_batch > 0:
+            recipe = {"global_batch": global_batch(p), "lr_effective": peak_lr(p)}
         write_metrics(paths["metrics"], {**summary, **recipe, **runtime})

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from skelpipe.apps.report import ensemble_table, replace_section, tokenizer_table
+from skelpipe.apps.report import ensemble_table, models_table, replace_section, tokenizer_table
 from skelpipe.cli.main import app
 from tests.helpers import ROOT, readme_commands, trained_outputs
 
@@ -21,6 +21,19 @@ from tests.helpers import ROOT, readme_commands, trained_outputs
 def test_readme_tables_match_metrics() -> None:
     result = CliRunner().invoke(app, ["results", "--root", str(ROOT), "--check"])
     assert result.exit_code == 0, result.output
+
+
+def test_models_table_rows_best_first_with_timings() -> None:
+    runs = {
+        "a-joint": {"test_top1": 0.5, "test_top5": 0.9, "test_mean_class_acc": 0.45, "epochs": 3},
+        "b-joint": {"test_top1": 0.75, "test_top5": 1.0, "test_mean_class_acc": 0.7, "epochs": 3},
+    }
+    table = models_table(runs, {"a-joint": 1234, "b-joint": 56}, {"b-joint": {"cpu_minutes": 41.6}})
+    lines = table.splitlines()
+    assert lines[0].endswith("| epochs | CPU minutes |") and lines[1].count("|---") == 8
+    assert lines[2] == "| b | joint | 56 | 75.0 % | 100.0 % | 70.0 % | 3 | 42 |"
+    assert lines[3] == "| a | joint | 1,234 | 50.0 % | 90.0 % | 45.0 % | 3 | - |"
+    assert "CPU minutes" not in models_table(runs, {})
 
 
 def test_table_and_section_replacement() -> None:

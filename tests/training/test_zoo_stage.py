@@ -46,7 +46,7 @@ def _run_stage(store: Path, tmp: Path, model: str, p) -> dict:
 def test_each_model_trains_one_epoch_through_the_stage(store, tmp_path, model) -> None:
     metrics = _run_stage(store, tmp_path, model, ONE_EPOCH)
     assert metrics["epochs"] == 1 and 0.0 <= metrics["test_top1"] <= 1.0
-    assert metrics["global_batch"] == 16 and metrics["lr_effective"] == ONE_EPOCH.lr
+    assert "lr_effective" not in metrics  # stated only when the linear lr rule is in use
 
 
 def test_recipe_features_through_the_stage(store, tmp_path) -> None:

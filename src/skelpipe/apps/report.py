@@ -53,6 +53,32 @@ def ensemble_table(
     return "\n".join(lines)
 
 
+def models_table(
+    runs: dict[str, dict], n_params: dict[str, int], timings: dict[str, dict] | None = None
+) -> str:
+    """One row per training run ``<model>-<stream>`` (its metrics), best first: parameters (of
+    the model as trained), test top-1 / top-5 / mean class accuracy, epochs; with ``timings``
+    (run -> ``{"cpu_minutes": ...}``, measured and recorded beside the page), a CPU-minutes
+    column ("-" for a run without one)."""
+    head = "| model | stream | parameters | test top-1 | test top-5 | mean class acc | epochs |"
+    head += " CPU minutes |" if timings is not None else ""
+    lines = [head, "|---" * head.count(" |") + "|"]
+    for run in sorted(runs, key=lambda r: (-runs[r].get("test_top1", 0.0), r)):
+        m = runs[run]
+        model, _, stream = run.partition("-")
+        n = n_params.get(run)
+        row = (
+            f"| {model} | {stream} | {'n/a' if n is None else f'{n:,}'} | "
+            f"{_pct(m, 'test_top1')} | {_pct(m, 'test_top5')} | {_pct(m, 'test_mean_class_acc')} | "
+            f"{m.get('epochs', 'n/a')} |"
+        )
+        if timings is not None:
+            minutes = timings.get(run, {}).get("cpu_minutes")
+            row += f" {'-' if minutes is None else f'{minutes:.0f}'} |"
+        lines.append(row)
+    return "\n".join(lines)
+
+
 def tokenizer_table(metrics: dict) -> str:
     """The tokenizer's reconstruction and codebook figures, one row: test MPJPE beside the
     validation (held-out samples like the training ones) and training MPJPE, the gap."""

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import typer
+import yaml
 
-from skelpipe.apps.report import PUBLISHED, render, replace_section
+from skelpipe.apps.report import PUBLISHED, models_table, render, replace_section
 from skelpipe.atomic import atomic_file
 
 # generated section -> (the page that holds it, the metrics file it is made from)
@@ -18,14 +21,64 @@ SECTIONS = {
 }
 
 
+@dataclass(frozen=True)
+class ModelsSection:
+    """A generated table of single-stream runs: one row per ``<folder>/<model>-<stream>.json``."""
+
+    page: Path
+    folder: Path  # per-run training metrics
+    stream: str  # the stream whose runs are compared
+    params: Path  # the pipeline's params file: dataset and preset the models were built with
+    timings: Path  # CPU minutes measured when the runs were made (hardware and date inside)
+
+
+MODEL_SECTIONS = {
+    "nw_ucla_models": ModelsSection(
+        Path("README.md"),
+        Path("metrics/nw_ucla/train"),
+        "joint",
+        Path("pipelines/nw_ucla/params.yaml"),
+        Path("docs/timings/nw_ucla.json"),
+    ),
+}
+
+
+def _models_section(root: Path, sec: ModelsSection) -> str | None:
+    from skelpipe.models import build_model
+    from skelpipe.models.info import count_params
+
+    files = sorted((root / sec.folder).glob(f"*-{sec.stream}.json"))
+    if not files:
+        return None
+    runs = {f.name[: -len(".json")]: json.loads(f.read_text()) for f in files}
+    doc = yaml.safe_load((root / sec.params).read_text(encoding="utf-8"))
+    dataset, preset = doc["shard"]["dataset"], doc["train"]["preset"]
+    n_params = {
+        run: count_params(build_model(run.partition("-")[0], dataset, preset)) for run in runs
+    }
+    timings = root / sec.timings
+    times = json.loads(timings.read_text())["runs"] if timings.exists() else {}
+    return models_table(runs, n_params, times)
+
+
 def pages_with_tables(root: Path) -> dict[Path, tuple[str, str]]:
     """page -> (current text, text with every section whose metrics file exists regenerated)."""
     pages: dict[Path, tuple[str, str]] = {}
+
+    def page_text(page: Path) -> tuple[str, str]:
+        return pages.get(root / page) or ((text := (root / page).read_text("utf-8")), text)
+
     for name, (page, metrics) in SECTIONS.items():
-        old, new = pages.get(root / page) or ((text := (root / page).read_text("utf-8")), text)
+        old, new = page_text(page)
         if (root / metrics).exists():
             new = replace_section(new, name, render(root / metrics, PUBLISHED.get(name)))
         pages[root / page] = (old, new)
+    for name, sec in MODEL_SECTIONS.items():
+        old, new = page_text(sec.page)
+        body = _models_section(root, sec)
+        if body is not None:
+            new = replace_section(new, name, body)
+        pages[root / sec.page] = (old, new)
     return pages
 
 
