@@ -11,7 +11,8 @@ from stages.ingest_ucla import app as ingest_app
 from stages.shard import app as shard_app
 
 PARAMS = """
-align: {mode: reference, center: true, ground: false, pad_second_actor: zeros, workers: 1}
+align: {mode: reference, center: true, ground: false, pad_second_actor: zeros,
+        prenormalize: false, workers: 1}
 shard:
   dataset: nw_ucla
   shard_frames: 16384
