@@ -42,6 +42,7 @@ def _run_stage(store: Path, tmp: Path, model: str, p) -> dict:
     return json.loads((run / "metrics.json").read_text())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", sorted(registry))
 def test_each_model_trains_one_epoch_through_the_stage(store, tmp_path, model) -> None:
     metrics = _run_stage(store, tmp_path, model, ONE_EPOCH)
@@ -49,6 +50,7 @@ def test_each_model_trains_one_epoch_through_the_stage(store, tmp_path, model) -
     assert "lr_effective" not in metrics  # stated only when the linear lr rule is in use
 
 
+@pytest.mark.slow
 def test_recipe_features_through_the_stage(store, tmp_path) -> None:
     p = dataclasses.replace(
         ONE_EPOCH,
