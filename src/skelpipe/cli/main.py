@@ -15,6 +15,7 @@ from skelpipe.cli.export_model import export_model
 from skelpipe.cli.ingest import info, ingest
 from skelpipe.cli.pipelines import pipelines_app
 from skelpipe.cli.predict import predict
+from skelpipe.cli.recipe import recipe_app
 from skelpipe.cli.results import results
 from skelpipe.cli.show import show
 from skelpipe.datasets import DATASETS
@@ -26,6 +27,7 @@ app = typer.Typer(add_completion=False, help="skelpipe: skeleton action recognit
 export_app = typer.Typer(add_completion=False, help="Reference-compatible exports.")
 app.add_typer(export_app, name="export")
 app.add_typer(pipelines_app, name="pipelines")
+app.add_typer(recipe_app, name="recipe")
 app.command("results")(results)
 app.command("show")(show)
 app.command("predict")(predict)
