@@ -11,7 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -352,3 +352,103 @@ def readme_commands(block: str) -> list[str]:
     pattern = rf"<!-- readme-test: {block} -->\n```bash\n(.*?)```"
     lines = [ln for body in re.findall(pattern, text, re.S) for ln in body.splitlines()]
     return [ln.split("  #")[0].strip() for ln in lines if ln.strip()]
+
+
+# --- crafted body tracks: the denoising rules, as arrays and as .skeleton files ----------------
+
+
+@dataclass
+class Track:
+    """One body ID: the (raw, 0-based) frames it appears in and its joints there."""
+
+    body_id: int
+    frames: np.ndarray  # (n,) int
+    xyz: np.ndarray  # (n, 25, 3) float32
+
+
+def track(k: int, frames, xyz: np.ndarray) -> Track:
+    frames = np.asarray(frames, dtype=np.int64)
+    assert xyz.shape == (len(frames), 25, 3)
+    return Track(BASE_ID + k, frames, xyz)
+
+
+def lying(rng: np.random.Generator, n: int, step: float = 0.01) -> np.ndarray:
+    """(n, 25, 3) float32: the figure lying on the floor beside the scene (x-spread > y-spread)."""
+    body = upright(rng, n, step)[..., [1, 0, 2]]  # swap x and y
+    return body + np.float32([1.0, -0.8, 0.5])
+
+
+def body_records(
+    tracks: list[Track], n_frames: int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A sample's raw record arrays (records in frame order, bodies in track order within a
+    frame): body_frame, body_id, xyz, bodies_per_frame."""
+    frames = np.concatenate([t.frames for t in tracks])
+    ids = np.concatenate([np.full(len(t.frames), t.body_id, dtype=np.uint64) for t in tracks])
+    xyz = np.concatenate([t.xyz for t in tracks])
+    order = np.argsort(frames, kind="stable")
+    n_frames = n_frames or int(frames.max()) + 1
+    bodies_per_frame = np.bincount(frames, minlength=n_frames).astype(np.int64)
+    return frames[order], ids[order], xyz[order], bodies_per_frame
+
+
+def skeleton_from_tracks(
+    name: str, tracks: list[Track], n_frames: int | None = None
+) -> RawSkeleton:
+    """The tracks as a full :class:`RawSkeleton` (2-D fields zero, joints tracked), ready for
+    :func:`skelpipe.io.ntu_format.format_skeleton`."""
+    body_frame, body_id, xyz, per_frame = body_records(tracks, n_frames)
+    joints = np.zeros((len(xyz), 25, 12), np.float32)
+    joints[..., :3] = xyz
+    joints[..., 11] = 2
+    info = np.zeros((len(xyz), 9), np.float32)
+    info[:, 8] = 2
+    return RawSkeleton(name, per_frame, body_frame, body_id, info, joints)
+
+
+def pyskl_cases() -> dict[str, list[Track]]:
+    """Samples that exercise each of PYSKL's converter rules (``tools/data/ntu_preproc.py``).
+
+    Keyed by sample name (one per NTU60 action code, cross-subject train and test subjects).
+    """
+    rng = np.random.default_rng(7)
+    up = lambda n, step=0.01: upright(rng, n, step)  # noqa: E731
+    lie = lambda n: lying(rng, n)  # noqa: E731
+    r = np.arange
+    mixed = np.concatenate([up(31), lie(69)])  # 69 % of frames spread out: kept
+    mixed70 = np.concatenate([up(30), lie(70)])  # 70 %: dropped
+    return {
+        # one body, starting late: its records alone, no leading frames
+        "S030C001P001R002A001": [track(0, r(5, 45), up(40))],
+        # a short second body (<= 11 records) dropped by the length rule
+        "S030C002P002R002A002": [track(0, r(0, 40), up(40)), track(1, r(3, 14), up(11, 0.2))],
+        # a 12-record second body survives the length rule; the busier body is track 1
+        "S030C003P003R002A003": [track(0, r(0, 40), up(40)), track(1, r(0, 12), up(12, 0.05))],
+        # a lying body dropped by the spread rule
+        "S030C001P004R002A004": [track(0, r(0, 40), up(40)), track(1, r(0, 40), lie(40))],
+        # spread-ratio boundary: 69 % kept (motion of its valid frames), 70 % dropped
+        "S030C002P005R002A005": [track(0, r(100), up(100)), track(1, r(100), mixed)],
+        "S030C003P006R002A006": [track(0, r(100), up(100)), track(1, r(100), mixed70)],
+        # touching intervals [0, 20) and [20, 40): one track, no frame overwritten
+        "S030C001P007R002A050": [track(0, r(0, 20), up(20, 0.05)), track(1, r(20, 40), up(20))],
+        # track 2's hull keeps its start at 0: the third body (frames 2-15) is dropped
+        "S030C002P008R002A051": [
+            track(0, r(0, 30), up(30, 0.08)),
+            track(1, r(18, 30), up(12, 0.04)),
+            track(2, r(2, 16), up(14, 0.01)),
+        ],
+        # leading frames only a dropped short body filled are trimmed, and the tracks swapped
+        # (track 1 absent in the first frame kept)
+        "S030C003P009R002A052": [
+            track(0, r(8, 40), up(32, 0.05)),
+            track(1, r(4, 30), up(26)),
+            track(2, r(0, 4), up(4)),
+        ],
+        # a returning body is re-timed: its 30 records run from its first frame
+        "S030C001P010R002A053": [
+            track(0, np.concatenate([r(0, 15), r(25, 40)]), up(30, 0.05)),
+            track(1, r(0, 40), up(40)),
+        ],
+        # frames without bodies in the middle are not counted
+        "S030C002P011R002A054": [track(0, np.concatenate([r(0, 10), r(14, 30)]), up(26))],
+    }

@@ -131,7 +131,8 @@ class ParseParams:
 class DenoiseParams:
     """Section ``denoise``: the SGN / CTR-GCN body rules (get_raw_denoised_data.py)."""
 
-    mode: Literal["reference", "fixed"]  # reference: bit-exact, quirks included; fixed: corrected
+    mode: Literal["reference", "fixed", "pyskl"]  # reference: bit-exact, quirks included;
+    # fixed: the quirks corrected; pyskl: PYSKL's converter rules (tools/data/ntu_preproc.py)
     length_threshold: int  # noise_len_thres = 11: drop a body seen in <= 11 frames
     spread_ratio: float  # noise_spr_thres1 = 0.8: frame valid if x-spread <= 0.8 * y-spread
     spread_drop_ratio: float  # noise_spr_thres2 = 0.69754: drop if invalid-frame ratio >= this

@@ -79,5 +79,5 @@ def test_pyskl_annotations(exported) -> None:
     hug = by_name["S017C003P020R002A055"]
     assert hug["label"] == 54 and hug["keypoint"].shape == (2, hug["total_frames"], 25, 3)
     drink = by_name["S001C001P001R001A001"]
-    assert drink["keypoint"].shape == (1, 103, 25, 3) and drink["keypoint"].dtype == np.float32
+    assert drink["keypoint"].shape == (1, 103, 25, 3) and drink["keypoint"].dtype == np.float16
     assert sorted(data["split"]["xsub_train"] + data["split"]["xsub_val"]) == sorted(by_name)

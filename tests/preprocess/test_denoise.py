@@ -6,8 +6,6 @@ every reference quirk is tested on small synthetic samples built directly as arr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pytest
 
@@ -15,30 +13,9 @@ from skelpipe.io.ntu_format import parse_skeleton
 from skelpipe.params import DenoiseParams
 from skelpipe.preprocess.denoise import REFERENCE_DENOISE, Denoised, DenoiseError, denoise_sample
 from skelpipe.sample_id import SampleId
-from tests.helpers import BASE_ID, UPRIGHT, upright
+from tests.helpers import UPRIGHT, Track, body_records, lying, track, upright
 
 NAME = "S001C001P001R001A050"  # a two-person action under both modes' class tests
-
-
-def lying(rng: np.random.Generator, n: int, step: float = 0.01) -> np.ndarray:
-    """(n, 25, 3) float32: the figure lying on the floor beside the scene (x-spread > y-spread)."""
-    body = upright(rng, n, step)[..., [1, 0, 2]]  # swap x and y
-    return body + np.float32([1.0, -0.8, 0.5])
-
-
-@dataclass
-class Track:
-    """One body ID: the (raw, 0-based) frames it appears in and its joints there."""
-
-    body_id: int
-    frames: np.ndarray  # (n,) int
-    xyz: np.ndarray  # (n, 25, 3) float32
-
-
-def track(k: int, frames, xyz: np.ndarray) -> Track:
-    frames = np.asarray(frames, dtype=np.int64)
-    assert xyz.shape == (len(frames), 25, 3)
-    return Track(BASE_ID + k, frames, xyz)
 
 
 def denoise(
@@ -48,16 +25,8 @@ def denoise(
     n_frames: int | None = None,
 ) -> Denoised:
     """Build the raw record arrays of a sample (records in frame order) and denoise it."""
-    frames = np.concatenate([t.frames for t in tracks])
-    ids = np.concatenate([np.full(len(t.frames), t.body_id, dtype=np.uint64) for t in tracks])
-    xyz = np.concatenate([t.xyz for t in tracks])
-    order = np.argsort(frames, kind="stable")  # within a frame, bodies in track order
-    n_frames = n_frames or int(frames.max()) + 1
-    bodies_per_frame = np.bincount(frames, minlength=n_frames).astype(np.int64)
     action = SampleId.from_name(name).action
-    return denoise_sample(
-        name, action, frames[order], ids[order], xyz[order], bodies_per_frame, params
-    )
+    return denoise_sample(name, action, *body_records(tracks, n_frames), params)
 
 
 def motion(xyz: np.ndarray) -> float:

@@ -4,11 +4,13 @@
   reference shapes, dtypes and row order, plus ``names_train`` / ``names_test`` (unicode).
   Arrays are streamed into the npz member by member, so memory stays bounded for NTU120.
 * PYSKL annotation pickle: ``{"split": {...}, "annotations": [{frame_dir, label, keypoint
-  (M, T, V, C), total_frames, ...}]}``.
+  (M, T, V, C) float16, total_frames}]}``, by default denoised with PYSKL's own rules
+  (:data:`PYSKL_DENOISE`), as ``tools/data/ntu_preproc.py`` writes it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 import zipfile
 from collections.abc import Iterator, Sequence
@@ -21,7 +23,7 @@ import numpy as np
 from skelpipe.datasets import get_dataset
 from skelpipe.io.raw_sources import RawFileRef, Rejected
 from skelpipe.parallel import ordered_map
-from skelpipe.params import AlignParams
+from skelpipe.params import AlignParams, DenoiseParams
 from skelpipe.preprocess.align import align_sample
 from skelpipe.preprocess.chain import process_file
 from skelpipe.preprocess.denoise import REFERENCE_DENOISE
@@ -29,6 +31,8 @@ from skelpipe.sample_id import SampleId
 from skelpipe.skeleton import NTU25
 from skelpipe.store.splits import BENCHMARKS, benchmark_split
 
+# PYSKL's converter: its thresholds are the reference ones (length 11, spreads 0.8 / 0.69754)
+PYSKL_DENOISE = dataclasses.replace(REFERENCE_DENOISE, mode="pyskl")
 PYSKL_SPLIT = {
     "ntu60_xsub": "xsub",
     "ntu60_xview": "xview",
@@ -37,13 +41,18 @@ PYSKL_SPLIT = {
 }
 
 
-def denoise_to_h5(files: Sequence[RawFileRef], path: Path, workers: int) -> list[Rejected]:
-    """Parse and denoise ``files`` as the reference scripts do (:data:`REFERENCE_DENOISE`), into
-    an HDF5 file of one dataset per sample."""
+def denoise_to_h5(
+    files: Sequence[RawFileRef],
+    path: Path,
+    workers: int,
+    denoise: DenoiseParams = REFERENCE_DENOISE,
+) -> list[Rejected]:
+    """Parse and denoise ``files`` (by default as the reference scripts do,
+    :data:`REFERENCE_DENOISE`) into an HDF5 file of one dataset per sample."""
     rejected = []
-    reference = partial(process_file, denoise=REFERENCE_DENOISE)
+    one_file = partial(process_file, denoise=denoise)
     with h5py.File(path, "w") as f:
-        for item in ordered_map(reference, files, workers, chunksize=16):
+        for item in ordered_map(one_file, files, workers, chunksize=16):
             if isinstance(item, Rejected):
                 rejected.append(item)
                 continue
@@ -159,7 +168,8 @@ def _write_npz(
 
 
 def write_pyskl(h5_path: Path, out_path: Path, dataset: str) -> int:
-    """Write a PYSKL 3D annotation pickle (denoised coordinates, M = number of actors)."""
+    """Write a PYSKL 3D annotation pickle: keypoints float16 (M = number of actors), as PYSKL's
+    converter writes them; the split of each benchmark of ``dataset``, names sorted."""
     with h5py.File(h5_path, "r") as f:
         names = sorted(f.keys())
         cols = {
@@ -176,7 +186,8 @@ def write_pyskl(h5_path: Path, out_path: Path, dataset: str) -> int:
         for n in names:
             ds = f[n]
             m = int(ds.attrs["n_actors"])
-            keypoint = np.ascontiguousarray(ds[()][:, :m].transpose(1, 0, 2, 3))  # (M, T, V, C)
+            joints = ds[()][:, :m].transpose(1, 0, 2, 3)  # (M, T, V, C)
+            keypoint = np.ascontiguousarray(joints.astype(np.float16))
             annotations.append(
                 {
                     "frame_dir": n,

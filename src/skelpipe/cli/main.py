@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import typer
 
-from skelpipe.apps.exports import denoise_to_h5, write_ctrgcn, write_pyskl
+from skelpipe.apps.exports import PYSKL_DENOISE, denoise_to_h5, write_ctrgcn, write_pyskl
 from skelpipe.cli.export_model import export_model
 from skelpipe.cli.ingest import info, ingest
 from skelpipe.cli.pipelines import pipelines_app
@@ -22,6 +23,8 @@ from skelpipe.datasets import DATASETS
 from skelpipe.io.nw_ucla import list_ucla_files, read_ucla_sample
 from skelpipe.io.raw_sources import Rejected, list_raw_files, load_raw, read_name_list
 from skelpipe.parallel import ordered_map
+from skelpipe.params import DenoiseParams
+from skelpipe.preprocess.denoise import REFERENCE_DENOISE
 
 app = typer.Typer(add_completion=False, help="skelpipe: skeleton action recognition pipeline.")
 export_app = typer.Typer(add_completion=False, help="Reference-compatible exports.")
@@ -80,9 +83,15 @@ def validate(
 
 @contextlib.contextmanager
 def _reference_h5(
-    raw: Path, dataset: str, missing_list: Path | None, workers: int, scratch: Path
+    raw: Path,
+    dataset: str,
+    missing_list: Path | None,
+    workers: int,
+    scratch: Path,
+    denoise: DenoiseParams = REFERENCE_DENOISE,
 ) -> Iterator[Path]:
-    """Parse + denoise (reference mode) into a temporary HDF5 file; report skipped files."""
+    """Parse + denoise (reference mode unless told) into a temporary HDF5 file; report skipped
+    files."""
     if dataset not in DATASETS or DATASETS[dataset].reference_pad is None:
         known = sorted(name for name, d in DATASETS.items() if d.reference_pad)
         print(f"error: --dataset must be one of {known}", file=sys.stderr)
@@ -91,7 +100,7 @@ def _reference_h5(
     scratch.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=scratch) as tmp:
         h5 = Path(tmp) / "denoised.h5"
-        rejected += denoise_to_h5(files, h5, workers)
+        rejected += denoise_to_h5(files, h5, workers, denoise)
         for r in rejected:
             print(f"skipped: {r.message()}", file=sys.stderr)
         yield h5
@@ -120,9 +129,13 @@ def export_pyskl(
     store: Path | None = typer.Option(None, help="a sample store instead of raw files"),
     missing_list: Path | None = typer.Option(None, help="sample names to leave out"),
     workers: int = typer.Option(0, help="processes (0 = one per core)"),
+    denoise: str = typer.Option(
+        "pyskl", help="with --raw: pyskl (PYSKL's converter rules), reference or fixed (CTR-GCN's)"
+    ),
 ) -> None:
-    """Write a PYSKL annotation pickle (split + annotations with keypoint (M, T, V, C)), from
-    raw NTU files (``--raw``, reference mode) or from a store (``--store``)."""
+    """Write a PYSKL annotation pickle (split + annotations with float16 keypoint (M, T, V, C)),
+    from raw NTU files (``--raw``: as PYSKL's tools/data/ntu_preproc.py writes it) or from a
+    store (``--store``)."""
     if (raw is None) == (store is None):
         print("error: give exactly one of --raw and --store", file=sys.stderr)
         raise typer.Exit(2)
@@ -134,7 +147,11 @@ def export_pyskl(
     if dataset is None:
         print("error: --raw needs --dataset (ntu60 or ntu120)", file=sys.stderr)
         raise typer.Exit(2)
-    with _reference_h5(raw, dataset, missing_list, workers, out.parent) as h5:
+    if denoise not in ("pyskl", "reference", "fixed"):
+        print("error: --denoise must be pyskl, reference or fixed", file=sys.stderr)
+        raise typer.Exit(2)
+    mode = dataclasses.replace(PYSKL_DENOISE, mode=denoise)
+    with _reference_h5(raw, dataset, missing_list, workers, out.parent, mode) as h5:
         n = write_pyskl(h5, out, dataset)
     print(f"{out}: {n} samples")
 

@@ -16,6 +16,7 @@ import numpy as np
 from skelpipe.io.raw_sources import RawFileRef, Rejected, load_raw
 from skelpipe.params import DenoiseParams
 from skelpipe.preprocess.denoise import Denoised, DenoiseError, denoise_sample
+from skelpipe.preprocess.denoise_pyskl import denoise_pyskl
 from skelpipe.sample_id import SampleId
 
 
@@ -39,13 +40,18 @@ class Sample:
 
 
 def denoise_records(raw: BodyRecords, params: DenoiseParams) -> Denoised:
-    """Denoise one file's body records (the action code, which some rules read, from its name).
+    """Denoise one file's body records by ``params.mode``: the SGN / CTR-GCN rules (``reference``,
+    ``fixed``; the action code, which some of them read, from the name) or PYSKL's (``pyskl``).
 
     Raises:
         DenoiseError: the rules leave no body, or the file breaks a reference invariant.
     """
-    action = SampleId.from_name(raw.name).action
     xyz = raw.joints[:, :, :3]  # (R, 25, 3)
+    if params.mode == "pyskl":
+        return denoise_pyskl(
+            raw.name, raw.body_frame, raw.body_id, xyz, raw.bodies_per_frame, params
+        )
+    action = SampleId.from_name(raw.name).action
     return denoise_sample(
         raw.name, action, raw.body_frame, raw.body_id, xyz, raw.bodies_per_frame, params
     )

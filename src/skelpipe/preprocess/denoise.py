@@ -1,6 +1,7 @@
 """Body denoising and actor selection (SGN / CTR-GCN / InfoGCN ``get_raw_denoised_data.py``).
 
-Two modes (``params.denoise.mode``):
+Two modes (``params.denoise.mode``; the third, ``pyskl``, is PYSKL's converter, in
+:mod:`skelpipe.preprocess.denoise_pyskl`):
 
 ``reference``
     Reproduces the reference scripts number for number, quirks included: a returning body is
