@@ -34,7 +34,7 @@ class ModelsSection:
 
 MODEL_SECTIONS = {
     "nw_ucla_models": ModelsSection(
-        Path("README.md"),
+        Path("docs/models.md"),
         Path("metrics/nw_ucla/train"),
         "joint",
         Path("pipelines/nw_ucla/params.yaml"),
