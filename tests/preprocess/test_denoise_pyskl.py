@@ -42,7 +42,8 @@ PARAMS = dataclasses.replace(PYSKL_DENOISE, on_error="fail")
 
 
 def run(tracks: list[Track], name: str = "S030C001P001R002A050", n_frames=None) -> Denoised:
-    return denoise_pyskl(name, *body_records(tracks, n_frames), PARAMS)
+    action = int(name[-3:])
+    return denoise_pyskl(name, action, *body_records(tracks, n_frames), PARAMS)
 
 
 def keypoint(out: Denoised) -> np.ndarray:
@@ -224,7 +225,7 @@ def test_where_the_converter_stops_we_name_the_sample() -> None:
     rng = np.random.default_rng(3)
     empty = (np.zeros(0, np.int64), np.zeros(0, np.uint64), np.zeros((0, 25, 3), np.float32))
     with pytest.raises(DenoiseError, match="no body"):
-        denoise_pyskl("S030C001P001R002A001", *empty, np.zeros(5, np.int64), PARAMS)
+        denoise_pyskl("S030C001P001R002A001", 1, *empty, np.zeros(5, np.int64), PARAMS)
     short = [track(0, range(11), upright(rng, 11)), track(1, range(5), upright(rng, 5))]
     with pytest.raises(DenoiseError, match="shorter than the length threshold"):
         run(short)

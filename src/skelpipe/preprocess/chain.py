@@ -47,14 +47,9 @@ def denoise_records(raw: BodyRecords, params: DenoiseParams) -> Denoised:
         DenoiseError: the rules leave no body, or the file breaks a reference invariant.
     """
     xyz = raw.joints[:, :, :3]  # (R, 25, 3)
-    if params.mode == "pyskl":
-        return denoise_pyskl(
-            raw.name, raw.body_frame, raw.body_id, xyz, raw.bodies_per_frame, params
-        )
     action = SampleId.from_name(raw.name).action
-    return denoise_sample(
-        raw.name, action, raw.body_frame, raw.body_id, xyz, raw.bodies_per_frame, params
-    )
+    denoise = denoise_pyskl if params.mode == "pyskl" else denoise_sample
+    return denoise(raw.name, action, raw.body_frame, raw.body_id, xyz, raw.bodies_per_frame, params)
 
 
 def process_file(ref: RawFileRef, denoise: DenoiseParams) -> Sample | Rejected:

@@ -146,7 +146,7 @@ def denoise_sample(
                 raise DenoiseError(f"{name}: body {b.body_id} occurs twice in one frame")
             keep = np.concatenate([[True], np.diff(b.frames) > 0])
             b.frames, b.xyz = b.frames[keep], b.xyz[keep]
-    out = Denoised(np.zeros(0), 1, counts=_zero_counts())
+    out = Denoised(np.zeros(0), 1, counts=zero_counts())
     if len(bodies) == 1:
         out.decisions.append(
             (name, str(bodies[0].body_id), "single_body", len(bodies[0].frames), "actor1")
@@ -168,14 +168,15 @@ def denoise_sample(
         # reference: two survivors always give the 150-column layout, even when every other
         # body went into actor 1's slot; fixed: two actors only if the second slot is used
         out.n_actors = 2 if ref or np.any(out.joints[:, 1] != 0) else 1
-    _check_actor_count(action, out, ref, name)
+    check_actor_count(action, out, ref, name)
     out.joints = _remove_missing_frames(out.joints, out.n_actors, ref, out)
     if out.joints.shape[0] == 0:
         raise DenoiseError(f"{name}: no frame left after removing empty frames")
     return out
 
 
-def _zero_counts() -> dict[str, int]:
+def zero_counts() -> dict[str, int]:
+    """The per-rule counters every mode reports (metrics keys, in this order), all zero."""
     keys = (
         "n_single_body",
         "n_multi_body",
@@ -271,7 +272,7 @@ def _put(joints: np.ndarray, slot: int, body: Body, ref: bool) -> None:
         joints[body.frames, slot] = body.xyz
 
 
-def _check_actor_count(action: int, out: Denoised, ref: bool, name: str) -> None:
+def check_actor_count(action: int, out: Denoised, ref: bool, name: str) -> None:
     """The reference's "denoising failed" logs; ``int(name[-2:])`` there, the real classes here."""
     two_person = (int(name[-2:]) >= 50) if ref else (action in TWO_PERSON_ACTIONS)
     if two_person and out.n_actors == 1:

@@ -33,26 +33,15 @@ from skelpipe.preprocess.denoise import (
     Denoised,
     DenoiseError,
     body_motion,
+    check_actor_count,
     group_bodies,
     spread_valid_frames,
+    zero_counts,
 )
 
 # ntu_preproc.py: ``eps = 1e-3``, the absolute-sum threshold of an empty frame (float32 sums)
 ZERO_EPS = 1e-3
 SPINE_MID = 1  # the joint whose emptiness in frame 0 decides the track swap
-
-
-def _counts() -> dict[str, int]:
-    keys = (
-        "n_single_body",
-        "n_multi_body",
-        "n_bodies_dropped_length",
-        "n_bodies_dropped_spread",
-        "n_bodies_dropped_overlap",
-        "n_frames_removed_missing",
-        "n_tracks_swapped",
-    )
-    return dict.fromkeys(keys, 0)
 
 
 def _spread(name: str, bodies: list[Body], params: DenoiseParams, out: Denoised) -> list[Body]:
@@ -82,24 +71,19 @@ def _tracks(name: str, bodies: list[Body], out: Denoised) -> np.ndarray:
     starts = [int(b.frames[0]) for b in bodies]
     length = max(s + len(b.xyz) for s, b in zip(starts, bodies, strict=True))
     keypoint = np.zeros((2, length, 25, 3), np.float32)
-    s1, e1 = starts[0], starts[0] + len(bodies[0].xyz)
-    s2, e2 = 0, 0
-    keypoint[0, s1:e1] = bodies[0].xyz
+    hulls = [(starts[0], starts[0] + len(bodies[0].xyz)), (0, 0)]  # track 2's: [0, 0)
+    keypoint[0, hulls[0][0] : hulls[0][1]] = bodies[0].xyz
     out.decisions.append((name, str(bodies[0].body_id), "assign", bodies[0].motion, "actor1"))
     for s, b in zip(starts[1:], bodies[1:], strict=True):
         e = s + len(b.xyz)
-        if max(s1, s) >= min(e1, e):
-            keypoint[0, s:e] = b.xyz
-            s1, e1 = min(s, s1), max(e, e1)
-            slot = "actor1"
-        elif max(s2, s) >= min(e2, e):
-            keypoint[1, s:e] = b.xyz
-            s2, e2 = min(s, s2), max(e, e2)
-            slot = "actor2"
-        else:
+        slot = next((k for k, (hs, he) in enumerate(hulls) if max(hs, s) >= min(he, e)), -1)
+        if slot < 0:
             out.counts["n_bodies_dropped_overlap"] += 1
-            slot = "dropped_overlap"
-        out.decisions.append((name, str(b.body_id), "assign", b.motion, slot))
+        else:
+            keypoint[slot, s:e] = b.xyz
+            hulls[slot] = (min(s, hulls[slot][0]), max(e, hulls[slot][1]))
+        decided = f"actor{slot + 1}" if slot >= 0 else "dropped_overlap"
+        out.decisions.append((name, str(b.body_id), "assign", b.motion, decided))
     return keypoint
 
 
@@ -116,6 +100,7 @@ def _trim(name: str, keypoint: np.ndarray, out: Denoised) -> np.ndarray:
 
 def denoise_pyskl(
     name: str,
+    action: int,
     body_frame: np.ndarray,
     body_id: np.ndarray,
     xyz: np.ndarray,
@@ -131,7 +116,7 @@ def denoise_pyskl(
     bodies, _ = group_bodies(body_frame, body_id, xyz, bodies_per_frame)
     if not bodies:
         raise DenoiseError(f"{name}: no body in any frame (PYSKL's converter writes None)")
-    out = Denoised(np.zeros(0), 1, counts=_counts())
+    out = Denoised(np.zeros(0), 1, counts={**zero_counts(), "n_tracks_swapped": 0})
     for b in bodies:
         b.motion = body_motion(b.xyz)
     bodies = sorted(bodies, key=lambda b: -b.motion)
@@ -168,6 +153,7 @@ def denoise_pyskl(
                 keypoint = keypoint[::-1]
                 out.counts["n_tracks_swapped"] = 1
     out.n_actors = keypoint.shape[0]
+    check_actor_count(action, out, False, name)  # counted on the real two-person classes
     joints = np.zeros((keypoint.shape[1], 2, 25, 3), np.float32)
     joints[:, : out.n_actors] = keypoint.transpose(1, 0, 2, 3)
     out.joints = joints
