@@ -452,3 +452,14 @@ def pyskl_cases() -> dict[str, list[Track]]:
         # frames without bodies in the middle are not counted
         "S030C002P011R002A054": [track(0, np.concatenate([r(0, 10), r(14, 30)]), up(26))],
     }
+
+
+def skeleton_batch(
+    layout: str, n: int = 2, frames: int = 16, channels: int = 3, seed: int = 0
+) -> torch.Tensor:
+    """A standard-normal model input (N, C, T, V, M) for ``layout``, seeded."""
+    from skelpipe.skeleton import get_layout
+
+    lo = get_layout(layout)
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, channels, frames, lo.num_joints, lo.max_persons, generator=g)

@@ -11,7 +11,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from skelpipe.apps.export_model import check_export, export
 from skelpipe.models.dgstgcn import (
     DGSTGCN,
     DGSTGCNConfig,
@@ -21,6 +20,7 @@ from skelpipe.models.dgstgcn import (
 from skelpipe.models.info import count_params
 from skelpipe.models.stgcnpp import MultiBranchTCN
 from skelpipe.skeleton import get_layout
+from tests.helpers import skeleton_batch as _input
 
 OFFICIAL_PARAMS = 1_701_172
 TINY = {"width": 12, "stage_blocks": (1, 1, 1)}  # K * R = 12 with 4 groups of 3 channels
@@ -33,12 +33,6 @@ pytestmark = pytest.mark.usefixtures("single_thread")
 def _model(**kw) -> DGSTGCN:
     torch.manual_seed(0)
     return DGSTGCN(DGSTGCNConfig(**{**TINY_GCN, **kw}))
-
-
-def _input(layout: str, n: int = 2, frames: int = 16, channels: int = 3, seed: int = 0):
-    lo = get_layout(layout)
-    g = torch.Generator().manual_seed(seed)
-    return torch.randn(n, channels, frames, lo.num_joints, lo.max_persons, generator=g)
 
 
 def _wake(model: torch.nn.Module, seed: int = 1) -> None:
@@ -70,30 +64,14 @@ def test_param_count_matches_official() -> None:
     assert abs(n / OFFICIAL_PARAMS - 1) < 0.005, n
 
 
-def test_loss_falls_on_a_fixed_batch() -> None:
-    model = _model(width=24, stage_blocks=(1, 1, 1), num_groups=8, gcn_ratio=0.125)
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    x, y = _input("ntu25", n=8), torch.arange(8) % 60
-    losses = []
-    for _ in range(15):
-        opt.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-    assert sum(losses[-3:]) < 0.7 * sum(losses[:3]), losses
-
-
 @pytest.mark.parametrize("fmt", ["onnx", "torchscript"])
-def test_export_matches_pytorch(tmp_path, fmt: str) -> None:
+def test_export_matches_pytorch(exports_match, fmt: str) -> None:
     net = _model()
     _wake(net)
     net.eval()
     x = 0.3 * _input("ntu25", n=2, frames=16)
-    path = export(net, x, tmp_path / f"dgstgcn.{fmt}", fmt, "logits")
-    assert check_export(net, path, fmt, x) < TOL
-    other = 0.3 * _input("ntu25", n=1, frames=24, seed=1)  # another batch size and length
-    assert check_export(net, path, fmt, other) < TOL
+    other = 0.3 * _input("ntu25", n=1, frames=24, seed=1)
+    exports_match(net, fmt, x, other, TOL)
 
 
 def test_runs_under_bfloat16_autocast() -> None:
