@@ -458,6 +458,8 @@ LAYOUTS: dict[str, Layout] = {
     layout.name: layout
     for layout in (NTU25, UCLA20, COCO17, OPENPOSE18, COCO_WHOLEBODY133, MARS19, H36M17)
 }
+# Layouts of image keypoints (x, y in pixels): with a third channel, that channel is the score.
+IMAGE_LAYOUTS = frozenset({COCO17.name, OPENPOSE18.name, COCO_WHOLEBODY133.name})
 
 
 def get_layout(name: str) -> Layout:

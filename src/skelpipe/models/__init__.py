@@ -61,11 +61,12 @@ registry: dict[str, ModelEntry] = {
     ),
     # MS-G3D: the narrow width keeps both scales' graphs but drops the 5-frame G3D window
     "msg3d": _entry(MSG3D, MSG3DConfig, {"width": 24, "window_sizes": (3,), "preset": "cpu"}),
-    # PoseConv3D: half the channels, 32 x 32 heatmaps (the 7 x 7 stem dominates the cost)
+    # PoseConv3D: half the channels, 20 x 20 heatmaps (the cost grows with their area: 15 samples
+    # a second on one thread at 52 frames, as the GCN presets' order of magnitude)
     "posec3d": _entry(
         PoseC3D,
         PoseC3DConfig,
-        {"width": 16, "heatmap_size": 32, "stage_blocks": (2, 2, 2), "preset": "cpu"},
+        {"width": 16, "heatmap_size": 20, "stage_blocks": (2, 2, 2), "preset": "cpu"},
     ),
     "infogcn": _entry(InfoGCN, InfoGCNConfig, _GCN_CPU),
     "tsgcnext": _entry(

@@ -33,10 +33,7 @@ from torch import nn
 
 from skelpipe.models.config import ModelConfig
 from skelpipe.models.heatmaps import HeatmapConfig, HeatmapRenderer
-from skelpipe.skeleton import get_layout
-
-# Layouts of image keypoints (x, y in pixels); with three input channels the third is the score.
-IMAGE_LAYOUTS = ("coco17", "openpose18", "coco_wholebody133")
+from skelpipe.skeleton import IMAGE_LAYOUTS, get_layout
 
 
 @dataclass(frozen=True)
