@@ -56,10 +56,9 @@ def test_a_finished_run_of_other_code_is_not_resumed(store, tmp_path, monkeypatc
     assert config_hash(TRAIN_PARAMS, "tiny", "bone") != hashes[0]
     _, rows = _run(store, tmp_path / "a.pt")
     assert [r["epoch"] for r in rows] == list(range(1, TRAIN_PARAMS.epochs + 1))  # trained afresh
-    monkeypatch.setattr(tok_module, "code_fingerprint", lambda: "other code")
-    cfg = tokenizer_config("ntu25")
+    cfg = tokenizer_config("ntu25")  # the tokenizer's identity: the same function
     other = tok_module.run_identity(TOKENIZER_PARAMS, cfg)
-    monkeypatch.setattr(tok_module, "code_fingerprint", lambda: hashes[1])
+    monkeypatch.setattr(train_module, "code_fingerprint", lambda: hashes[1])
     assert tok_module.run_identity(TOKENIZER_PARAMS, cfg) != other
 
 

@@ -34,7 +34,18 @@ from skelpipe.store.reader import SampleStore
 from skelpipe.tokenizer.body_frame import body_frame, from_body_frame, present_frames, to_body_frame
 from skelpipe.tokenizer.metrics import reconstruction_metrics
 from skelpipe.training import distributed
-from skelpipe.training.loop import RunState, code_fingerprint, finish_epoch, load_checkpoint
+from skelpipe.training.loop import (
+    Batch,
+    RunState,
+    StepRule,
+    due,
+    finish_epoch,
+    load_checkpoint,
+    make_loader,
+    run_epochs,
+    train_epoch,
+)
+from skelpipe.training.loop import run_identity as training_identity
 
 MODEL_FIELDS = (
     "width",
@@ -188,46 +199,6 @@ class Objective:
         return rec + out.loss, {**parts, **out.stats}
 
 
-def run_epoch(
-    model: SkeletonTokenizer | torch.nn.Module,
-    loader: DataLoader,
-    opt: torch.optim.Optimizer,
-    objective: Objective,
-    epoch: int,
-    p: TokenizerParams,
-    on_batch: Callable[[int], None],
-) -> dict[str, float]:
-    """One training epoch with gradient accumulation; returns the mean of the logged terms.
-
-    ``model`` is the tokenizer, or its DDP wrapper under torchrun (logged means over all ranks).
-    """
-    model.train()
-    tokenizer = distributed.unwrap(model)
-    n_iter, sums, count = len(loader), {}, 0
-    opt.zero_grad(set_to_none=True)
-    for it, (x, mask, _) in enumerate(loader):
-        progress = (epoch + it / max(n_iter, 1)) / max(p.epochs, 1)
-        tokenizer.set_temperature(gumbel_temperature(progress, p.tau_start, p.tau_end))
-        for group in opt.param_groups:
-            group["lr"] = p.lr * lr_factor(epoch + it / max(n_iter, 1), p)
-        loss, logged = objective(model, x, mask)
-        weight = distributed.loss_weight(len(x), loss.device)  # 1.0 in a single process
-        (loss / p.grad_accum if weight == 1.0 else loss * weight / p.grad_accum).backward()
-        if (it + 1) % p.grad_accum == 0 or it + 1 == n_iter:
-            if p.grad_clip > 0:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), p.grad_clip)
-            opt.step()
-            opt.zero_grad(set_to_none=True)
-        for k, v in {"loss": loss.item(), **logged}.items():
-            sums[k] = sums.get(k, 0.0) + float(v) * len(x)
-        count += len(x)
-        on_batch(len(x))
-    keys = list(sums)  # the same insertion order on every rank
-    *totals, count = distributed.all_sum([*(sums[k] for k in keys), count], torch.device("cpu"))
-    sums = dict(zip(keys, totals, strict=True))
-    return {k: v / max(count, 1) for k, v in sums.items()}
-
-
 def fit_tokenizer(
     model: SkeletonTokenizer,
     train: ClipDataset,
@@ -237,35 +208,43 @@ def fit_tokenizer(
     run_id: str,
     on_epoch: Callable[[dict], None],
 ) -> RunState:
-    """Train for ``p.epochs`` with AdamW, resuming from ``ckpt`` when it belongs to ``run_id``.
-
-    Every epoch reseeds torch from (seed, epoch), so a resumed run draws the same k-means,
-    dead-code and dropout randomness as an uninterrupted one.
-    """
+    """Train for ``p.epochs`` with AdamW through the one training loop
+    (:func:`skelpipe.training.loop.run_epochs`), resuming from ``ckpt`` when it belongs to
+    ``run_id``; the Gumbel temperature follows training progress batch by batch."""
     opt = torch.optim.AdamW(model.parameters(), lr=p.lr, weight_decay=p.weight_decay)
     state = load_checkpoint(ckpt, model, opt, run_id) or RunState()
     objective = Objective(model.cfg, p)
     fwd = distributed.wrap(model, torch.device("cpu"), find_unused=True)  # DDP under torchrun
-    for epoch in range(state.epoch, p.epochs):
-        torch.manual_seed(p.seed * 100_003 + epoch)
-        train.epoch = epoch
-        gen = torch.Generator().manual_seed(p.seed * 1000 + epoch)
-        if distributed.enabled():
-            loader = distributed.rank_loader(train, p.batch_size, gen, p.num_workers)
-        else:
-            loader = DataLoader(
-                train, p.batch_size, shuffle=True, generator=gen, num_workers=p.num_workers
-            )
-        with progress_bar(len(train), f"tokenizer epoch {epoch + 1}/{p.epochs}") as bar:
-            logged = run_epoch(fwd, loader, opt, objective, epoch, p, bar.update)
-        row = {"epoch": epoch + 1, "lr": round(opt.param_groups[0]["lr"], 8)}
-        row.update({f"train_{k}": round(v, 6) for k, v in logged.items() if _curve(k)})
-        if (epoch + 1) % p.eval_every == 0 or epoch + 1 == p.epochs:
-            row["val_loss"] = round(validation_loss(model, val, objective, p), 6)
-        state.history.append(row)
-        state.epoch = epoch + 1
+    rule = StepRule(
+        lambda at: p.lr * lr_factor(at, p),
+        p.grad_accum,
+        p.grad_clip,
+        torch.device("cpu"),
+        before_batch=lambda at: model.set_temperature(
+            gumbel_temperature(at / max(p.epochs, 1), p.tau_start, p.tau_end)
+        ),
+    )
+
+    def loss_fn(batch: Batch) -> tuple[torch.Tensor, dict[str, float], int]:
+        x, mask, _ = batch
+        loss, logged = objective(fwd, x, mask)
+        return loss, logged, len(x)
+
+    def one_epoch(epoch: int, on_batch: Callable[[int], None]) -> dict:
+        loader = make_loader(train, p, True, epoch)
+        logged = train_epoch(fwd, loader, opt, epoch, rule, loss_fn, on_batch)
+        row = {"lr": round(opt.param_groups[0]["lr"], 8)}
+        return row | {f"train_{k}": round(v, 6) for k, v in logged.items() if _curve(k)}
+
+    def evaluate_now(epoch: int) -> dict:
+        if not due(epoch, p.eval_every, p.epochs):
+            return {}
+        return {"val_loss": round(validation_loss(model, val, objective, p), 6)}
+
+    def finish(state: RunState, row: dict) -> None:
         finish_epoch(ckpt, model, opt, state, run_id, on_epoch, row)
-    return state
+
+    return run_epochs(state, p.epochs, p.seed, train, "tokenizer", one_epoch, evaluate_now, finish)
 
 
 def _curve(key: str) -> bool:
@@ -356,11 +335,5 @@ def rate_metrics(cfg: TokenizerConfig, layout: Layout) -> dict[str, float]:
 
 
 def run_identity(p: TokenizerParams, cfg: TokenizerConfig) -> str:
-    """Identifies a training run: a checkpoint of another configuration or code (see
-    :func:`skelpipe.training.loop.code_fingerprint`) is never resumed."""
-    import hashlib
-    import json
-
-    blob = {"params": asdict(p), "model": asdict(cfg), "code": code_fingerprint()}
-    blob = json.dumps(blob, sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+    """The run identity (:func:`skelpipe.training.loop.run_identity`) of a tokenizer run."""
+    return training_identity(params=asdict(p), model=asdict(cfg))

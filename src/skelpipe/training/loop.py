@@ -1,4 +1,10 @@
-"""Classifier training on the sample store: recipe, determinism, resume, scores by name.
+"""The one training loop (classifiers, the token stream and the tokenizer), and classifier
+training on the sample store: recipe, determinism, resume, scores by name.
+
+:func:`run_epochs` (reseeding, checkpoints, evaluation when due) and :func:`train_epoch`
+(learning rate, gradient accumulation and clipping, AMP, EMA, rank-weighted losses) are shared;
+:func:`fit` and :func:`skelpipe.tokenizer.train.fit_tokenizer` only say what a batch's loss is
+and what a row reports. One :func:`run_identity` names every run.
 
 The recipe follows CTR-GCN / InfoGCN: SGD with Nesterov momentum (AdamW for the token stream's
 transformer, ``optimizer`` in the params), linear warm-up then step or cosine decay, weight decay,
@@ -34,7 +40,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from skelpipe.classify.features import InputConfig, make_input
 from skelpipe.classify.metrics import topk_accuracy
-from skelpipe.params import TrainParams, tracked_keys
+from skelpipe.params import TokenizerParams, TrainParams, tracked_keys
 from skelpipe.progress import progress_bar
 from skelpipe.skeleton import Layout, get_layout
 from skelpipe.store.reader import SampleStore
@@ -135,11 +141,17 @@ def code_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
+def run_identity(**parts: object) -> str:
+    """Identifies a training run by ``parts`` (its configuration) and the code: a checkpoint of
+    another configuration or code is never resumed. For classifiers and the tokenizer alike."""
+    blob = json.dumps({**parts, "code": code_fingerprint()}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
 def config_hash(p: TrainParams, model: str, stream: str) -> str:
-    """Identifies a run: a checkpoint of another configuration or code is never resumed."""
+    """The run identity of a classifier stream: its tracked params, model and stream."""
     tracked = {k: v for k, v in asdict(p).items() if k in tracked_keys(TrainParams)}
-    blob = {"params": tracked, "model": model, "stream": stream, "code": code_fingerprint()}
-    return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()[:16]
+    return run_identity(params=tracked, model=model, stream=stream)
 
 
 @dataclass
@@ -194,7 +206,11 @@ def load_checkpoint(
     return RunState(int(ckpt["epoch"]), list(ckpt["history"]))
 
 
-def make_loader(ds: StreamDataset, p: TrainParams, shuffle: bool, epoch: int) -> DataLoader:
+def make_loader(
+    ds: Dataset, p: TrainParams | TokenizerParams, shuffle: bool, epoch: int
+) -> DataLoader:
+    """The loader of an epoch (classifier or tokenizer params): shuffled from (seed, epoch), or
+    a DDP rank's share of it under torchrun."""
     gen = torch.Generator().manual_seed(p.seed * 1000 + epoch)
     if shuffle and distributed.enabled():
         return distributed.rank_loader(ds, p.batch_size, gen, p.num_workers)
@@ -221,43 +237,102 @@ def loss_for(model: nn.Module, x: torch.Tensor, y: torch.Tensor, smoothing: floa
     return nn.functional.cross_entropy(model(x).float(), y, label_smoothing=smoothing)
 
 
+@dataclass
+class StepRule:
+    """How the one loop steps: learning rate by fractional epoch, gradient accumulation and
+    clipping, AMP (CUDA only), and an optional hook before each batch (e.g. a temperature)."""
+
+    lr: Callable[[float], float]
+    grad_accum: int
+    grad_clip: float
+    device: torch.device
+    amp: bool = False
+    before_batch: Callable[[float], None] | None = None
+
+
+Batch = tuple[torch.Tensor, ...]
+LossFn = Callable[[Batch], tuple[torch.Tensor, dict[str, float], int]]
+
+
 def train_epoch(
     model: nn.Module,
     loader: DataLoader,
     opt: torch.optim.Optimizer,
     epoch: int,
-    p: TrainParams,
-    device: torch.device,
-    progress: Callable[[int, float], None] | None = None,
+    rule: StepRule,
+    loss_fn: LossFn,
+    on_batch: Callable[[int], None],
     ema: ModelEMA | None = None,
-) -> float:
-    """One epoch; an optimizer step every ``grad_accum`` batches (and after the last), its lr from
-    :func:`lr_at`, gradients clipped to ``grad_clip`` when set, then the EMA updated. Returns the
-    mean training loss."""
+) -> dict[str, float]:
+    """One epoch of the one training loop; an optimizer step every ``grad_accum`` batches (and
+    after the last), its lr from ``rule.lr`` at the step's first batch, gradients clipped to
+    ``grad_clip`` when set, then the EMA updated.
+
+    ``loss_fn(batch)`` returns (loss, logged terms, batch size). Returns the means over the epoch
+    (all ranks) of ``loss`` and of every logged term, in that order.
+    """
     model.train()
-    use_amp = p.amp and device.type == "cuda"
+    use_amp = rule.amp and rule.device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
-    total, count, n_iter = 0.0, 0, len(loader)
-    for it, (x, y, _) in enumerate(loader):
-        if it % p.grad_accum == 0:
+    n_iter, sums, count = len(loader), {}, 0
+    for it, batch in enumerate(loader):
+        at = epoch + it / max(n_iter, 1)
+        if it % rule.grad_accum == 0:
             for group in opt.param_groups:
-                group["lr"] = lr_at(epoch + it / max(n_iter, 1), p)
+                group["lr"] = rule.lr(at)
             opt.zero_grad(set_to_none=True)
-        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-        with torch.autocast(device.type, enabled=use_amp):
-            loss = loss_for(model, x, y, p.label_smoothing)
+        if rule.before_batch is not None:
+            rule.before_batch(at)
+        with torch.autocast(rule.device.type, enabled=use_amp):
+            loss, logged, n = loss_fn(batch)
         # DDP rank share (1.0 in a single process) over the accumulated batches
-        weight = distributed.loss_weight(len(y), device) / p.grad_accum
+        weight = distributed.loss_weight(n, rule.device) / rule.grad_accum
         scaler.scale(loss if weight == 1.0 else loss * weight).backward()
-        if (it + 1) % p.grad_accum == 0 or it + 1 == n_iter:
-            optimizer_step(model, opt, scaler, p.grad_clip)
+        if (it + 1) % rule.grad_accum == 0 or it + 1 == n_iter:
+            optimizer_step(model, opt, scaler, rule.grad_clip)
             if ema is not None:
                 ema.update(getattr(model, "module", model))  # the DDP / compiled model's module
-        total, count = total + loss.item() * len(y), count + len(y)
-        if progress is not None:
-            progress(len(y), loss.item())
-    total, count = distributed.all_sum([total, count], device)
-    return total / max(count, 1)
+        for key, value in {"loss": loss.item(), **logged}.items():
+            sums[key] = sums.get(key, 0.0) + float(value) * n
+        count += n
+        on_batch(n)
+    keys = list(sums)  # the same insertion order on every rank
+    *totals, count = distributed.all_sum([*(sums[k] for k in keys), count], rule.device)
+    return {k: v / max(count, 1) for k, v in zip(keys, totals, strict=True)}
+
+
+def run_epochs(
+    state: RunState,
+    epochs: int,
+    seed: int,
+    train_ds: Dataset,
+    label: str,
+    one_epoch: Callable[[int, Callable[[int], None]], dict],
+    evaluate_now: Callable[[int], dict],
+    finish: Callable[[RunState, dict], None],
+) -> RunState:
+    """The epoch loop every trainer shares: reseed torch from (seed, epoch) so that a resumed run
+    draws what an uninterrupted one draws (dropout, k-means, dead codes), tell the dataset its
+    epoch, train with a progress bar, evaluate when due, record and checkpoint.
+
+    ``one_epoch(epoch, on_batch)`` and ``evaluate_now(epoch)`` give the row's training and
+    evaluation entries; ``finish(state, row)`` checkpoints and reports.
+    """
+    for epoch in range(state.epoch, epochs):
+        torch.manual_seed(seed * 100_003 + epoch)
+        train_ds.epoch = epoch
+        with progress_bar(len(train_ds), f"{label} epoch {epoch + 1}/{epochs}") as bar:
+            row = {"epoch": epoch + 1, **one_epoch(epoch, bar.update)}
+        row.update(evaluate_now(epoch))
+        state.history.append(row)
+        state.epoch = epoch + 1
+        finish(state, row)
+    return state
+
+
+def due(epoch: int, every: int, epochs: int) -> bool:
+    """Whether the epoch (0-based) ends with an evaluation: every ``every`` and the last."""
+    return (epoch + 1) % every == 0 or epoch + 1 == epochs
 
 
 def optimizer_step(
@@ -362,33 +437,28 @@ def fit(
     state = load_checkpoint(ckpt, net, opt, run_id, ema) or RunState()
     if ema is not None:
         eval_fwd = ema.module
-    train_ds = datasets["train"]
-    for epoch in range(state.epoch, p.epochs):
-        torch.manual_seed(p.seed * 100_003 + epoch)  # dropout draws, identical after a resume
-        train_ds.epoch = epoch
-        with progress_bar(len(train_ds), f"{label} epoch {epoch + 1}/{p.epochs}") as bar:
-            loss = train_epoch(
-                fwd,
-                make_loader(train_ds, p, True, epoch),
-                opt,
-                epoch,
-                p,
-                device,
-                lambda n, _loss: bar.update(n),
-                ema,
-            )
-        row = {
-            "epoch": epoch + 1,
-            "train_loss": round(loss, 6),
-            "lr": round(opt.param_groups[0]["lr"], 8),
-        }
-        if (epoch + 1) % p.eval_every == 0 or epoch + 1 == p.epochs:
-            scores, labels, _ = evaluate(eval_fwd, datasets["val"], p, device)
-            if len(labels):
-                row["val_top1"] = round(topk_accuracy(scores, labels, 1), 6)
-        state.history.append(row)
-        state.epoch = epoch + 1
+    rule = StepRule(lambda at: lr_at(at, p), p.grad_accum, p.grad_clip, device, p.amp)
+
+    def loss_fn(batch: Batch) -> tuple[torch.Tensor, dict[str, float], int]:
+        x, y = batch[0].to(device, non_blocking=True), batch[1].to(device, non_blocking=True)
+        return loss_for(fwd, x, y, p.label_smoothing), {}, len(y)
+
+    def one_epoch(epoch: int, on_batch: Callable[[int], None]) -> dict:
+        loader = make_loader(datasets["train"], p, True, epoch)
+        logged = train_epoch(fwd, loader, opt, epoch, rule, loss_fn, on_batch, ema)
+        return {"train_loss": round(logged["loss"], 6), "lr": round(opt.param_groups[0]["lr"], 8)}
+
+    def evaluate_now(epoch: int) -> dict:
+        if not due(epoch, p.eval_every, p.epochs):
+            return {}
+        scores, labels, _ = evaluate(eval_fwd, datasets["val"], p, device)
+        return {"val_top1": round(topk_accuracy(scores, labels, 1), 6)} if len(labels) else {}
+
+    def finish(state: RunState, row: dict) -> None:
         finish_epoch(ckpt, net, opt, state, run_id, on_epoch, row, ema)
+
+    state = run_epochs(state, p.epochs, p.seed, datasets["train"], label, one_epoch,
+                       evaluate_now, finish)  # fmt: skip
     if ema is not None:  # what is evaluated and saved from here on: the averaged weights
         net.load_state_dict(ema.state_dict())
     return state
