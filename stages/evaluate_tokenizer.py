@@ -12,6 +12,7 @@ from skelpipe.params import TokenizerParams
 from skelpipe.skeleton import get_layout
 from skelpipe.store.reader import SampleStore
 from skelpipe.tokenizer.io import TokenizerLoadError, load_tokenizer
+from skelpipe.tokenizer.metrics import store_units
 from skelpipe.tokenizer.train import (
     codebook_metrics,
     evaluate,
@@ -49,9 +50,10 @@ def main(
     result = {f"test_{k}": v for k, v in result.items()}
     # the generalisation gap: training samples, held-out samples of the training distribution
     # (validation fold; on NW-UCLA the training views), and test (the unseen view)
-    result["train_mpjpe_mm"] = train_result["mpjpe_mm"]
+    key = f"mpjpe_{store_units(s.attrs, len(s.channels)).name}"  # mm, or px for 2-D stores
+    result[f"train_{key}"] = train_result[key]
     if len(val):
-        result["val_mpjpe_mm"] = evaluate(net, s, val, p)[0]["mpjpe_mm"]
+        result[f"val_{key}"] = evaluate(net, s, val, p)[0][key]
     result.update(codebook_metrics(train_tokens, net, "train_"))
     result.update(codebook_metrics(test_tokens, net, "test_"))
     result.update(rate_metrics(net.cfg, layout))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from skelpipe.io.h5store import frame_counts, iter_sequences, read_layout
+from skelpipe.io.h5store import frame_counts, iter_sequences, read_coords, read_layout
 from skelpipe.io.raw_sources import Rejected
 from skelpipe.io.rejected import write_rejected
 from skelpipe.params import ShardParams
@@ -34,7 +34,8 @@ def main(
         with atomic_dir(out) as tmp:
             n_frames = frame_counts(src)
             bound = shards_needed(n_frames, p.shard_frames)
-            writer = StoreWriter(tmp, get_layout(read_layout(src)), p, bound)
+            layout, coords = get_layout(read_layout(src)), read_coords(src)[0]
+            writer = StoreWriter(tmp, layout, p, bound, coords=coords)
             for seq in track(iter_sequences(src), len(n_frames), "shard", "sample"):
                 try:
                     writer.append(seq)

@@ -137,6 +137,9 @@ class DenoiseParams:
     spread_ratio: float  # noise_spr_thres1 = 0.8: frame valid if x-spread <= 0.8 * y-spread
     spread_drop_ratio: float  # noise_spr_thres2 = 0.69754: drop if invalid-frame ratio >= this
     on_error: OnError  # a sample whose every body is filtered out: skip (record) or fail
+    # the coordinates kept (the rules always read x, y, z): xyz (camera space, metres) or the
+    # joint's pixel position in the colour / depth image (2-D; align normalises by image size)
+    coords: Literal["xyz", "color2d", "depth2d"]
     workers: int = untracked("process count: the parts are merged in order")  # 0 = one per core
 
 

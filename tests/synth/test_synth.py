@@ -168,7 +168,7 @@ def test_planted_noise_is_in_the_files(tiny) -> None:
 
 def test_denoiser_drops_exactly_the_planted_bodies(tiny) -> None:
     out, rows = tiny
-    params = DenoiseParams("reference", 11, 0.8, 0.69754, "fail", 1)
+    params = DenoiseParams("reference", 11, 0.8, 0.69754, "fail", "xyz", 1)
     for r in rows:
         raw = _load(out, r["name"])
         d = denoise_sample(r["name"], int(r["action"]), raw.body_frame, raw.body_id,

@@ -186,6 +186,7 @@ def test_rate_of_the_acceptance_configuration() -> None:
 
     class Store:
         attrs = {"layout": "ucla20"}
+        channels = ("x", "y", "z")
 
     cfg = model_config(p, Store())  # type: ignore[arg-type]
     assert (cfg.levels, cfg.persons) == (4, 1)

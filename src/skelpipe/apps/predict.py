@@ -25,6 +25,7 @@ from skelpipe.class_names import action_code
 from skelpipe.classify.ensemble import combine
 from skelpipe.classify.features import make_input
 from skelpipe.datasets import class_names, get_dataset
+from skelpipe.io.ntu_format import IMAGE_SIZE
 from skelpipe.io.nw_ucla import read_ucla_sample
 from skelpipe.io.raw_sources import Rejected, list_raw_files, load_raw
 from skelpipe.models import build_model
@@ -99,7 +100,9 @@ def load_sample(path: Path, p: PipelineParams) -> tuple[str, np.ndarray] | Rejec
     if joints.shape[2] != layout.num_joints:
         reason = f"{joints.shape[2]}-joint skeleton; the {p.dataset} models take {layout.name}"
         return Rejected(name, str(path), None, reason)
-    return name, align_sample(joints, n_actors, p.align, layout)
+    coords = "xyz" if p.denoise is None else p.denoise.coords
+    image_size = IMAGE_SIZE.get(coords)  # 2-D models: the same pixels -> [-1, 1] as training
+    return name, align_sample(joints, n_actors, p.align, layout, image_size)
 
 
 def _load_state(net: nn.Module, path: Path) -> nn.Module:

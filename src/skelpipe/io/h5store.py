@@ -13,7 +13,9 @@ Both files hold ragged data as concatenated rows plus a per-sample table of offs
 sequence parts (denoise / align output, one sequence per sample)::
 
     samples/name (S,) bytes   samples/row_start, n_frames, n_persons, n_actors (S,) int64
-    joints (sum T * P, V, 3) float32 -- only the P person slots that hold data
+    joints (sum T * P, V, C) float32 -- only the P person slots that hold data
+    attrs: layout, max_persons; for 2-D image coordinates also coords (``color2d`` or
+    ``depth2d``) and image_size (height, width); C = 3 (x, y, z) without them, 2 (x, y) with
 
 A stage output is a folder of such files, ``part-00000.h5``, ``part-00001.h5`` ..., each holding a
 consecutive run of the name-sorted samples, so the data stages can work on parts in parallel.
@@ -29,7 +31,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from skelpipe.io.ntu_format import BODY_INFO_FIELDS, JOINT_FIELDS, RawSkeleton
+from skelpipe.io.ntu_format import BODY_INFO_FIELDS, COORDS, IMAGE_SIZE, JOINT_FIELDS, RawSkeleton
 
 NAME_DTYPE = "S32"
 
@@ -202,7 +204,7 @@ def _iter_parsed_file(path: Path, xyz_only: bool, block_rows: int) -> Iterator[R
 
 @dataclass
 class Sequence:
-    """One sample's sequence. joints: (T, M, V, 3) float32."""
+    """One sample's sequence. joints: (T, M, V, C) float32 (C = 3, or 2 for image coordinates)."""
 
     name: str
     joints: np.ndarray
@@ -213,7 +215,9 @@ class SequenceWriter:
     """Write :class:`Sequence` samples to a sequence part file.
 
     Only the person slots that hold data are stored (an empty second actor costs nothing): a
-    sample's rows are its (T, P, V, 3) joints flattened to (T * P, V, 3), P = ``n_persons``.
+    sample's rows are its (T, P, V, C) joints flattened to (T * P, V, C), P = ``n_persons``.
+    ``coords``: the coordinate frame (:data:`skelpipe.io.ntu_format.COORDS`); a 2-D one is
+    recorded in the attributes with its image size.
     """
 
     def __init__(
@@ -224,11 +228,18 @@ class SequenceWriter:
         layout: str,
         chunk_rows: int = 8192,
         flush_rows: int = 65536,
+        coords: str = "xyz",
     ) -> None:
         self.file = h5py.File(path, "w")
         self.file.attrs["layout"] = layout
         self.file.attrs["max_persons"] = persons
-        self.rows = _Appender(self.file, {"joints": ((joints, 3), "f4")}, chunk_rows, flush_rows)
+        if coords != "xyz":
+            self.file.attrs["coords"] = coords
+            self.file.attrs["image_size"] = np.asarray(IMAGE_SIZE[coords], dtype=np.int64)
+        channels = len(COORDS[coords])
+        self.rows = _Appender(
+            self.file, {"joints": ((joints, channels), "f4")}, chunk_rows, flush_rows
+        )
         self.table: dict[str, list] = {
             k: [] for k in ("name", "row_start", "n_frames", "n_persons", "n_actors")
         }
@@ -254,6 +265,17 @@ def read_layout(path: Path) -> str:
         path = list_parts(path)[0]
     with h5py.File(path, "r") as f:
         return str(f.attrs["layout"])
+
+
+def read_coords(path: Path) -> tuple[str, tuple[int, int] | None]:
+    """The coordinate frame of a sequence file or folder of parts and its image (height, width)
+    (None for camera-space x, y, z)."""
+    if Path(path).is_dir():
+        path = list_parts(path)[0]
+    with h5py.File(path, "r") as f:
+        coords = str(f.attrs.get("coords", "xyz"))
+        size = f.attrs.get("image_size")
+        return coords, None if size is None else (int(size[0]), int(size[1]))
 
 
 def iter_sequences(path: Path, block_rows: int = 65536) -> Iterator[Sequence]:

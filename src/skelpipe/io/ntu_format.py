@@ -48,6 +48,11 @@ JOINT_FIELDS = (
     "orientation_z",
     "tracking_state",
 )
+# The coordinate frames a joint line carries: camera space (metres) and the two Kinect v2 image
+# projections (pixels), as column indices into the 12 joint values.
+COORDS = {"xyz": (0, 1, 2), "depth2d": (3, 4), "color2d": (5, 6)}
+# (height, width) in pixels of the image each 2-D frame is projected into (Kinect v2).
+IMAGE_SIZE = {"depth2d": (424, 512), "color2d": (1080, 1920)}
 
 
 class SkeletonFormatError(ValueError):

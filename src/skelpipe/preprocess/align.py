@@ -1,9 +1,11 @@
 """Sequence alignment: translation (CTR-GCN ``seq_translation``), InfoGCN's ground alignment
 (``utils.align_skeleton``), second-actor padding (``align_frames``) and PYSKL's ``PreNormalize3D``
-(:func:`prenormalize_3d`), on one sample at a time.
+(:func:`prenormalize_3d`), on one sample at a time; image coordinates get PYSKL's
+``PreNormalize2D`` (:func:`prenormalize_2d`) instead.
 
-Shapes: a sample is ``(T, M, V, 3)`` float32 (M = 2 for NTU); ``n_actors`` tells how many person
-slots the denoiser filled (the reference's 75 or 150 columns).
+Shapes: a sample is ``(T, M, V, 3)`` float32 (M = 2 for NTU), or ``(T, M, V, 2)`` pixels for 2-D
+coordinates; ``n_actors`` tells how many person slots the denoiser filled (the reference's 75 or
+150 columns).
 
 Reference-mode quirks reproduced (``mode: reference``) and corrected (``mode: fixed``):
 
@@ -152,10 +154,42 @@ def prenormalize_3d(joints: np.ndarray, layout: Layout) -> np.ndarray:
     return x.astype(np.float32)
 
 
+def prenormalize_2d(joints: np.ndarray, image_size: tuple[int, int]) -> np.ndarray:
+    """PYSKL ``PreNormalize2D`` (mode ``fix``): pixels -> [-1, 1] by the image (height, width),
+    ``(x - w / 2) / (w / 2)``, ``(y - h / 2) / (h / 2)`` in float32 as PYSKL computes them.
+
+    Unlike PYSKL (which maps every value, padding included), a (frame, person) with no data stays
+    all zero, so absence keeps meaning all zeros downstream.
+
+    Args:
+        joints: (T, M, V, 2) float32 pixels.
+    """
+    h, w = image_size
+    out = joints.astype(np.float32)  # a copy
+    present = np.any(joints != 0, axis=(2, 3))  # (T, M)
+    x, y = out[..., 0], out[..., 1]
+    out[..., 0] = np.where(present[..., None], (x - (w / 2)) / (w / 2), 0)
+    out[..., 1] = np.where(present[..., None], (y - (h / 2)) / (h / 2), 0)
+    return out
+
+
 def align_sample(
-    joints: np.ndarray, n_actors: int, params: AlignParams, layout: Layout
+    joints: np.ndarray,
+    n_actors: int,
+    params: AlignParams,
+    layout: Layout,
+    image_size: tuple[int, int] | None = None,
 ) -> np.ndarray:
-    """Apply the align stage to one sample ``(T, M, V, 3)``; returns a new array."""
+    """Apply the align stage to one sample ``(T, M, V, C)``; returns a new array.
+
+    x, y, z (C = 3) get the translation / ground / PreNormalize3D steps ``params`` switch on;
+    image coordinates (C = 2, ``image_size`` (height, width) given) get :func:`prenormalize_2d`.
+    Both then get the second-actor padding.
+    """
+    if image_size is not None:
+        return pad_second_actor(
+            prenormalize_2d(joints, image_size), n_actors, params.pad_second_actor
+        )
     ref = params.mode == "reference"
     out = joints
     if params.center:

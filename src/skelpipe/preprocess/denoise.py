@@ -41,6 +41,7 @@ REFERENCE_DENOISE = DenoiseParams(
     spread_ratio=0.8,
     spread_drop_ratio=0.69754,
     on_error="skip",
+    coords="xyz",
     workers=1,
 )
 TWO_PERSON_ACTIONS = frozenset(range(50, 61)) | frozenset(range(106, 121))
@@ -56,7 +57,7 @@ class Body:
 
     body_id: int
     frames: np.ndarray  # (n,) int64 valid-frame index of each record (true timing)
-    xyz: np.ndarray  # (n, 25, 3) float32
+    xyz: np.ndarray  # (n, 25, C) float32, x y z first (the rules read those; the rest is carried)
     motion: float = 0.0
 
     def interval(self, reference: bool) -> tuple[int, int]:
@@ -71,7 +72,8 @@ class Denoised:
     """Output of :func:`denoise_sample`.
 
     Attributes:
-        joints: (T, 2, 25, 3) float32; actor 2 is zeros when ``n_actors == 1``.
+        joints: (T, 2, 25, C) float32 (the channels given, x y z first); actor 2 is zeros when
+            ``n_actors == 1``.
         n_actors: 1 or 2 (the reference's 75 or 150 columns).
         decisions: rows (sample, body, rule, value, decision).
         counts: per-rule counters for metrics.
@@ -89,7 +91,7 @@ def group_bodies(
     """Group records by body ID in order of first appearance; drop frames with no body.
 
     Args:
-        body_frame: (R,) frame of each record; body_id: (R,) uint64; xyz: (R, 25, 3) float32;
+        body_frame: (R,) frame of each record; body_id: (R,) uint64; xyz: (R, 25, C) float32;
         bodies_per_frame: (F,) declared body counts.
 
     Returns:
@@ -109,7 +111,7 @@ def group_bodies(
 
 def body_motion(xyz: np.ndarray) -> float:
     """Sum over x, y, z of the variance over all frames x joints (float32, as the reference)."""
-    return float(np.sum(np.var(xyz.reshape(-1, 3), axis=0)))
+    return float(np.sum(np.var(xyz[..., :3].reshape(-1, 3), axis=0)))
 
 
 def spread_valid_frames(xyz: np.ndarray, ratio: float) -> np.ndarray:
@@ -134,6 +136,9 @@ def denoise_sample(
     params: DenoiseParams,
 ) -> Denoised:
     """Select up to two actors from the raw body records of one sample.
+
+    ``xyz`` (R, 25, C): x, y, z first; the rules read only those, and any further channels (a
+    joint's image coordinates) travel with them into ``joints``.
 
     Raises:
         DenoiseError: the rules leave no body, or a body ID occurs twice in one frame (reference).
@@ -167,7 +172,7 @@ def denoise_sample(
         out.joints = _place_two(name, survivors, n_frames, ref, out)
         # reference: two survivors always give the 150-column layout, even when every other
         # body went into actor 1's slot; fixed: two actors only if the second slot is used
-        out.n_actors = 2 if ref or np.any(out.joints[:, 1] != 0) else 1
+        out.n_actors = 2 if ref or np.any(out.joints[:, 1, :, :3] != 0) else 1
     check_actor_count(action, out, ref, name)
     out.joints = _remove_missing_frames(out.joints, out.n_actors, ref, out)
     if out.joints.shape[0] == 0:
@@ -224,7 +229,7 @@ def _filter_bodies(
 
 
 def _place_one(body: Body, n_frames: int, ref: bool) -> np.ndarray:
-    joints = np.zeros((n_frames, 2, 25, 3), dtype=np.float32)
+    joints = np.zeros((n_frames, 2, 25, body.xyz.shape[-1]), dtype=np.float32)
     if ref:
         start, end = body.interval(True)
         joints[start : end + 1, 0] = body.xyz
@@ -236,7 +241,7 @@ def _place_one(body: Body, n_frames: int, ref: bool) -> np.ndarray:
 def _place_two(
     name: str, bodies: list[Body], n_frames: int, ref: bool, out: Denoised
 ) -> np.ndarray:
-    joints = np.zeros((n_frames, 2, 25, 3), dtype=np.float32)
+    joints = np.zeros((n_frames, 2, 25, bodies[0].xyz.shape[-1]), dtype=np.float32)
     actor1 = bodies[0]
     s1, e1 = actor1.interval(ref)
     _put(joints, 0, actor1, ref)
@@ -285,7 +290,7 @@ def _remove_missing_frames(
     joints: np.ndarray, n_actors: int, ref: bool, out: Denoised
 ) -> np.ndarray:
     """Drop frames with no data: reference ``row.sum() == 0`` (float32, over 75 or 150 values)."""
-    flat = joints.reshape(joints.shape[0], -1)  # (T, 150)
+    flat = joints[..., :3].reshape(joints.shape[0], -1)  # (T, 150): x, y, z only
     if ref:
         width = 75 * n_actors
         keep = flat[:, :width].sum(axis=1) != 0

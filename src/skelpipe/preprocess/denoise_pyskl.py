@@ -67,10 +67,10 @@ def _spread(name: str, bodies: list[Body], params: DenoiseParams, out: Denoised)
 
 
 def _tracks(name: str, bodies: list[Body], out: Denoised) -> np.ndarray:
-    """Place the bodies in two tracks by PYSKL's interval tests: (2, T, 25, 3) float32."""
+    """Place the bodies in two tracks by PYSKL's interval tests: (2, T, 25, C) float32."""
     starts = [int(b.frames[0]) for b in bodies]
     length = max(s + len(b.xyz) for s, b in zip(starts, bodies, strict=True))
-    keypoint = np.zeros((2, length, 25, 3), np.float32)
+    keypoint = np.zeros((2, length, 25, bodies[0].xyz.shape[-1]), np.float32)
     hulls = [(starts[0], starts[0] + len(bodies[0].xyz)), (0, 0)]  # track 2's: [0, 0)
     keypoint[0, hulls[0][0] : hulls[0][1]] = bodies[0].xyz
     out.decisions.append((name, str(bodies[0].body_id), "assign", bodies[0].motion, "actor1"))
@@ -89,7 +89,8 @@ def _tracks(name: str, bodies: list[Body], out: Denoised) -> np.ndarray:
 
 def _trim(name: str, keypoint: np.ndarray, out: Denoised) -> np.ndarray:
     """``non_zero``: cut leading and trailing frames whose absolute sum is below 1e-3."""
-    empty = [bool(np.sum(np.abs(keypoint[:, t])) < ZERO_EPS) for t in range(keypoint.shape[1])]
+    xyz = keypoint[..., :3]
+    empty = [bool(np.sum(np.abs(xyz[:, t])) < ZERO_EPS) for t in range(keypoint.shape[1])]
     if all(empty):
         raise DenoiseError(f"{name}: every frame is empty (PYSKL's converter fails)")
     s = empty.index(False)
@@ -107,8 +108,9 @@ def denoise_pyskl(
     bodies_per_frame: np.ndarray,
     params: DenoiseParams,
 ) -> Denoised:
-    """One sample's raw body records -> PYSKL's keypoints, as ``joints`` (T, 2, 25, 3) float32
-    (track 2 zeros when ``n_actors`` = M = 1).
+    """One sample's raw body records -> PYSKL's keypoints, as ``joints`` (T, 2, 25, C) float32
+    (track 2 zeros when ``n_actors`` = M = 1); the rules read x, y, z (the first three of the C
+    channels of ``xyz``), further channels are carried.
 
     Raises:
         DenoiseError: no body, or a case where PYSKL's converter stops (named in the message).
@@ -147,14 +149,14 @@ def denoise_pyskl(
         else:
             keypoint = _trim(name, _tracks(name, kept, out), out)
             if (
-                np.sum(np.abs(keypoint[0, 0, SPINE_MID])) < ZERO_EPS
-                and np.sum(np.abs(keypoint[1, 0, SPINE_MID])) > ZERO_EPS
+                np.sum(np.abs(keypoint[0, 0, SPINE_MID, :3])) < ZERO_EPS
+                and np.sum(np.abs(keypoint[1, 0, SPINE_MID, :3])) > ZERO_EPS
             ):
                 keypoint = keypoint[::-1]
                 out.counts["n_tracks_swapped"] = 1
     out.n_actors = keypoint.shape[0]
     check_actor_count(action, out, False, name)  # counted on the real two-person classes
-    joints = np.zeros((keypoint.shape[1], 2, 25, 3), np.float32)
+    joints = np.zeros((keypoint.shape[1], 2, 25, keypoint.shape[-1]), np.float32)
     joints[:, : out.n_actors] = keypoint.transpose(1, 0, 2, 3)
     out.joints = joints
     return out

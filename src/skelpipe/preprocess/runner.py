@@ -19,6 +19,7 @@ from skelpipe.io.h5store import (
     iter_parsed,
     iter_sequences,
     part_path,
+    read_coords,
     read_layout,
 )
 from skelpipe.io.raw_sources import RawFileRef, Rejected, iter_loaded
@@ -73,12 +74,16 @@ def parse_part(task: tuple[int, list[RawFileRef], Path, bool]) -> PartResult:
 
 
 def denoise_part(task: tuple[Path, Path, DenoiseParams]) -> PartResult:
-    """Denoise one parsed part file into the denoised part of the same name."""
+    """Denoise one parsed part file into the denoised part of the same name (holding the
+    coordinates ``params.coords``)."""
     src, out_dir, params = task
+    coords = params.coords
     res = PartResult()
-    writer = SequenceWriter(out_dir / src.name, NTU25.max_persons, NTU25.num_joints, NTU25.name)
+    writer = SequenceWriter(
+        out_dir / src.name, NTU25.max_persons, NTU25.num_joints, NTU25.name, coords=coords
+    )
     try:
-        for raw in iter_parsed(src, xyz_only=True):
+        for raw in iter_parsed(src, xyz_only=coords == "xyz"):
             res.add("n_samples_in", 1)
             try:
                 d = denoise_records(raw, params)
@@ -104,11 +109,14 @@ def align_part(task: tuple[Path, Path, AlignParams]) -> PartResult:
     """Align one sequence part file into the aligned part of the same name."""
     src, out_dir, params = task
     layout = get_layout(read_layout(src))
+    coords, image_size = read_coords(src)
     res = PartResult()
-    writer = SequenceWriter(out_dir / src.name, layout.max_persons, layout.num_joints, layout.name)
+    writer = SequenceWriter(
+        out_dir / src.name, layout.max_persons, layout.num_joints, layout.name, coords=coords
+    )
     try:
         for seq in iter_sequences(src):
-            joints = align_sample(seq.joints, seq.n_actors, params, layout)
+            joints = align_sample(seq.joints, seq.n_actors, params, layout, image_size)
             writer.append(Sequence(seq.name, joints, seq.n_actors))
             res.add("n_samples", 1)
             res.add("n_frames", len(joints))

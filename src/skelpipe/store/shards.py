@@ -12,7 +12,9 @@ Layout of ``store.zarr``::
 
 Group attributes: layout, dataset, num_classes, benchmarks, shard_frames, chunk_frames; a store of
 imported keypoints (:mod:`skelpipe.store.ingest`) adds channels, source_format, source_dtype and
-may have C = 2 channels and a ``scores`` array. Without a ``channels`` attribute C is (x, y, z).
+may have C = 2 channels and a ``scores`` array; a store of NTU image coordinates
+(``denoise.coords``) adds channels (x, y), coords and image_size (height, width of the camera
+image, before alignment scaled it to [-1, 1]). Without a ``channels`` attribute C is (x, y, z).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from zarr.codecs import BloscCodec
 
 from skelpipe.datasets import get_dataset
 from skelpipe.io.h5store import Sequence
+from skelpipe.io.ntu_format import COORDS, IMAGE_SIZE
 from skelpipe.params import ShardParams
 from skelpipe.sample_id import SampleId
 from skelpipe.skeleton import Layout
@@ -67,16 +70,19 @@ class StoreWriter:
         params: ShardParams,
         max_shards: int | None,
         imported: ImportedFormat | None = None,
+        coords: str = "xyz",
     ) -> None:
         """``max_shards``: an upper bound on the shards needed (see :func:`shards_needed`), or
         None when it is unknown (a streamed import): the arrays then grow between shard writes;
-        ``imported``: channels / scores of imported keypoints (None: xyz of a registered dataset).
+        ``imported``: channels / scores of imported keypoints (None: a registered dataset, whose
+        ``coords`` are x, y, z or a 2-D image frame, :data:`skelpipe.io.ntu_format.COORDS`).
         """
         if params.shard_frames % params.chunk_frames:
             raise ShardError("shard.shard_frames must be a multiple of shard.chunk_frames")
         self.params, self.layout, self.imported = params, layout, imported
+        self.coords = coords
         self.root = zarr.open_group(str(path), mode="w")
-        channels = 3 if imported is None else len(imported.channels)
+        channels = len(COORDS[coords]) if imported is None else len(imported.channels)
         self.row_shape = (layout.max_persons, layout.num_joints, channels)
         shapes = {"joints": self.row_shape}
         if imported is not None and imported.scores:
@@ -206,6 +212,9 @@ class StoreWriter:
                 "num_classes": dataset.num_classes,
                 "benchmarks": list(dataset.benchmarks),
             }
+            if self.coords != "xyz":
+                size = IMAGE_SIZE[self.coords]
+                attrs.update(channels=["x", "y"], coords=self.coords, image_size=list(size))
         else:
             counts, attrs = self._write_imported_splits(), self.imported.attrs(self.layout)
         self.root.attrs.update(

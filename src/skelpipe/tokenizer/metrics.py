@@ -1,21 +1,55 @@
-"""Reconstruction metrics of the skeleton tokenizer, on numpy arrays in metres.
+"""Reconstruction metrics of the skeleton tokenizer, on numpy arrays in the store's units (metres
+for x, y, z, reported in mm; image coordinates reported in pixels, :func:`store_units`).
 
 * MPJPE: mean per-joint position error (Ionescu et al., Human3.6M, TPAMI 2014), in mm;
 * PA-MPJPE: MPJPE after a per-frame similarity Procrustes alignment (rotation, translation and
   scale; Umeyama, TPAMI 1991), in mm;
 * acceleration error: mean distance between second differences along time (Kanazawa et al.,
   HMMR, CVPR 2019), in mm / frame^2;
-* PCK@50mm: share of joints within 50 mm.
+* PCK@50mm: share of joints within 50 mm (PCK@10px for image coordinates).
 
-Shapes: ``pred`` and ``target`` are (N, T, V, 3); ``mask`` is (N, T) (frames, persons folded
-into N) or (N, T, V) (joints), true where the target is present. Only masked-in entries count.
+Shapes: ``pred`` and ``target`` are (N, T, V, C), C = 3 or 2; ``mask`` is (N, T) (frames,
+persons folded into N) or (N, T, V) (joints), true where the target is present. Only masked-in
+entries count.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
 MM = 1000.0  # metres -> millimetres
+PCK_MM = 50.0  # PCK threshold for x, y, z (mm)
+PCK_PX = 10.0  # PCK threshold for image coordinates (pixels of the source image)
+
+
+@dataclass(frozen=True)
+class Units:
+    """How a store's coordinates are reported: the unit's name (a metric key suffix), the factor
+    per channel from store units to it, and the PCK threshold in it."""
+
+    name: str
+    factor: tuple[float, ...]
+    pck: float
+
+
+METRES = Units("mm", (MM, MM, MM), PCK_MM)
+
+
+def store_units(attrs: Mapping[str, Any], channels: int) -> Units:
+    """The units of a store: x, y, z in metres -> mm; image coordinates -> pixels, undoing the
+    align stage's scaling to [-1, 1] when the store records the image size (NTU ``color2d`` /
+    ``depth2d``), as read otherwise (imported 2-D keypoints are stored in pixels)."""
+    if channels == 3:
+        return METRES
+    size = attrs.get("image_size")
+    if size is not None:
+        h, w = size
+        return Units("px", (w / 2, h / 2), PCK_PX)
+    return Units("px", (1.0,) * channels, PCK_PX)
 
 
 def _joint_mask(mask: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -36,19 +70,23 @@ def joint_errors(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     return np.linalg.norm(pred.astype(np.float64) - target.astype(np.float64), axis=-1)
 
 
-def mpjpe(pred: np.ndarray, target: np.ndarray, mask: np.ndarray) -> float:
-    """Mean per-joint position error in mm over the masked-in joints."""
+def mpjpe(pred: np.ndarray, target: np.ndarray, mask: np.ndarray, scale: float = MM) -> float:
+    """Mean per-joint position error (in mm for metres) over the masked-in joints."""
     w = _joint_mask(mask, pred.shape)
-    return MM * _masked_mean(joint_errors(pred, target), w)
+    return scale * _masked_mean(joint_errors(pred, target), w)
 
 
 def mpjpe_per_part(
-    pred: np.ndarray, target: np.ndarray, mask: np.ndarray, parts: dict[str, tuple[int, ...]]
+    pred: np.ndarray,
+    target: np.ndarray,
+    mask: np.ndarray,
+    parts: dict[str, tuple[int, ...]],
+    scale: float = MM,
 ) -> dict[str, float]:
-    """MPJPE (mm) of each body part, e.g. ``layout.body_parts``."""
+    """MPJPE (mm for metres) of each body part, e.g. ``layout.body_parts``."""
     err, w = joint_errors(pred, target), _joint_mask(mask, pred.shape)
     return {
-        name: MM * _masked_mean(err[..., list(j)], w[..., list(j)]) for name, j in parts.items()
+        name: scale * _masked_mean(err[..., list(j)], w[..., list(j)]) for name, j in parts.items()
     }
 
 
@@ -56,55 +94,58 @@ def procrustes_align(pred: np.ndarray, target: np.ndarray, weights: np.ndarray) 
     """Similarity transform of each frame of ``pred`` onto ``target`` (weighted Umeyama).
 
     Args:
-        pred, target: (F, V, 3).
+        pred, target: (F, V, D), D = 3 or 2.
         weights: (F, V), joints with weight 0 do not influence the fit.
     Returns:
-        (F, V, 3) aligned ``pred``. Frames with under 3 weighted joints or no spread are only
+        (F, V, D) aligned ``pred``. Frames with under 3 weighted joints or no spread are only
         translated.
     """
+    D = pred.shape[-1]
     X, Y, w = pred.astype(np.float64), target.astype(np.float64), weights.astype(np.float64)
     wsum = np.maximum(w.sum(axis=1), 1e-12)[:, None, None]  # (F, 1, 1)
     wx = w[:, :, None]
     mu_x, mu_y = (wx * X).sum(1, keepdims=True) / wsum, (wx * Y).sum(1, keepdims=True) / wsum
-    Xc, Yc = X - mu_x, Y - mu_y  # (F, V, 3)
+    Xc, Yc = X - mu_x, Y - mu_y  # (F, V, D)
     var_x = (wx * Xc**2).sum(axis=(1, 2)) / wsum[:, 0, 0]  # (F,)
-    cov = np.einsum("fvi,fvj->fij", wx * Yc, Xc) / wsum  # (F, 3, 3): sum w y x^T
-    U, D, Vt = np.linalg.svd(cov)
-    S = np.ones((len(X), 3))
-    S[:, 2] = np.sign(np.linalg.det(U) * np.linalg.det(Vt))  # no reflections
+    cov = np.einsum("fvi,fvj->fij", wx * Yc, Xc) / wsum  # (F, D, D): sum w y x^T
+    U, sv, Vt = np.linalg.svd(cov)
+    S = np.ones((len(X), D))
+    S[:, -1] = np.sign(np.linalg.det(U) * np.linalg.det(Vt))  # no reflections
     S[S == 0] = 1.0
-    R = U @ (S[:, :, None] * Vt)  # (F, 3, 3)
+    R = U @ (S[:, :, None] * Vt)  # (F, D, D)
     ok = (var_x > 1e-12) & ((w > 0).sum(axis=1) >= 3)
-    scale = np.where(ok, (D * S).sum(axis=1) / np.where(ok, var_x, 1.0), 1.0)  # (F,)
-    R[~ok] = np.eye(3)
+    scale = np.where(ok, (sv * S).sum(axis=1) / np.where(ok, var_x, 1.0), 1.0)  # (F,)
+    R[~ok] = np.eye(D)
     aligned = scale[:, None, None] * np.einsum("fij,fvj->fvi", R, Xc)
     return aligned + mu_y
 
 
-def pa_mpjpe(pred: np.ndarray, target: np.ndarray, mask: np.ndarray) -> float:
-    """MPJPE in mm after per-frame Procrustes alignment with scale, over masked-in frames."""
-    N, T, V, _ = pred.shape
+def pa_mpjpe(pred: np.ndarray, target: np.ndarray, mask: np.ndarray, scale: float = MM) -> float:
+    """MPJPE after per-frame Procrustes alignment with scale, over masked-in frames."""
+    N, T, V, C = pred.shape
     w = _joint_mask(mask, pred.shape).reshape(N * T, V)  # (N*T, V)
     frames = w.sum(axis=1) > 0
-    p = pred.reshape(N * T, V, 3)[frames]  # (F, V, 3) frames with any joint present
-    t = target.reshape(N * T, V, 3)[frames]
+    p = pred.reshape(N * T, V, C)[frames]  # (F, V, C) frames with any joint present
+    t = target.reshape(N * T, V, C)[frames]
     err = joint_errors(procrustes_align(p, t, w[frames]), t)
-    return MM * _masked_mean(err, w[frames])
+    return scale * _masked_mean(err, w[frames])
 
 
-def acceleration_error(pred: np.ndarray, target: np.ndarray, mask: np.ndarray) -> float:
-    """Mean distance (mm / frame^2) between the second differences of ``pred`` and ``target``,
-    on joints present in three consecutive frames."""
+def acceleration_error(
+    pred: np.ndarray, target: np.ndarray, mask: np.ndarray, scale: float = MM
+) -> float:
+    """Mean distance (mm / frame^2 for metres) between the second differences of ``pred`` and
+    ``target``, on joints present in three consecutive frames."""
     w = _joint_mask(mask, pred.shape)
     if pred.shape[1] < 3:
         return float("nan")
     d = pred.astype(np.float64) - target.astype(np.float64)  # acceleration is linear
-    acc = d[:, 2:] - 2 * d[:, 1:-1] + d[:, :-2]  # (N, T-2, V, 3)
-    return MM * _masked_mean(np.linalg.norm(acc, axis=-1), w[:, 2:] * w[:, 1:-1] * w[:, :-2])
+    acc = d[:, 2:] - 2 * d[:, 1:-1] + d[:, :-2]  # (N, T-2, V, C)
+    return scale * _masked_mean(np.linalg.norm(acc, axis=-1), w[:, 2:] * w[:, 1:-1] * w[:, :-2])
 
 
 def pck(pred: np.ndarray, target: np.ndarray, mask: np.ndarray, threshold: float = 0.05) -> float:
-    """Share of masked-in joints within ``threshold`` metres of the target (PCK@50mm)."""
+    """Share of masked-in joints within ``threshold`` (store units) of the target."""
     w = _joint_mask(mask, pred.shape)
     return _masked_mean((joint_errors(pred, target) <= threshold).astype(np.float64), w)
 
@@ -114,15 +155,22 @@ def reconstruction_metrics(
     target: np.ndarray,
     mask: np.ndarray,
     parts: dict[str, tuple[int, ...]] | None = None,
+    units: Units = METRES,
 ) -> dict[str, float]:
     """Flat metrics dict: ``mpjpe_mm``, ``pa_mpjpe_mm``, ``accel_error_mm``, ``pck_50mm`` and,
-    with ``parts``, ``mpjpe_mm_<part>``."""
+    with ``parts``, ``mpjpe_mm_<part>`` (``px`` and ``pck_10px`` for image coordinates)."""
+    factor = np.asarray(units.factor, dtype=np.float64)
+    scale = float(factor[0])
+    if not np.all(factor == scale):  # per-channel factors: convert first, then report as is
+        pred, target = pred.astype(np.float64) * factor, target.astype(np.float64) * factor
+        scale = 1.0
+    u = units.name
     out = {
-        "mpjpe_mm": mpjpe(pred, target, mask),
-        "pa_mpjpe_mm": pa_mpjpe(pred, target, mask),
-        "accel_error_mm": acceleration_error(pred, target, mask),
-        "pck_50mm": pck(pred, target, mask, 0.05),
+        f"mpjpe_{u}": mpjpe(pred, target, mask, scale),
+        f"pa_mpjpe_{u}": pa_mpjpe(pred, target, mask, scale),
+        f"accel_error_{u}": acceleration_error(pred, target, mask, scale),
+        f"pck_{units.pck:g}{u}": pck(pred, target, mask, units.pck / scale),
     }
-    for name, value in mpjpe_per_part(pred, target, mask, parts or {}).items():
-        out[f"mpjpe_mm_{name}"] = value
+    for name, value in mpjpe_per_part(pred, target, mask, parts or {}, scale).items():
+        out[f"mpjpe_{u}_{name}"] = value
     return out

@@ -32,7 +32,7 @@ from skelpipe.progress import progress_bar
 from skelpipe.skeleton import Layout, get_layout
 from skelpipe.store.reader import SampleStore
 from skelpipe.tokenizer.body_frame import body_frame, from_body_frame, present_frames, to_body_frame
-from skelpipe.tokenizer.metrics import reconstruction_metrics
+from skelpipe.tokenizer.metrics import reconstruction_metrics, store_units
 from skelpipe.training import distributed
 from skelpipe.training.loop import (
     Batch,
@@ -81,7 +81,11 @@ def model_config(p: TokenizerParams, store: SampleStore) -> TokenizerConfig:
     levels = fields["levels"] if p.quantizer == "rvq" else 1
     fields["levels"] = levels
     return TokenizerConfig(
-        layout=layout.name, persons=layout.max_persons, preset="params", **fields
+        layout=layout.name,
+        persons=layout.max_persons,
+        in_channels=len(store.channels),
+        preset="params",
+        **fields,
     )
 
 
@@ -91,22 +95,24 @@ def prepare(
     """A stored sample as the tokenizer sees it.
 
     Args:
-        sample: (T, M', V, 3) from the store.
+        sample: (T, M', V, C) from the store.
     Returns:
-        x (M, T, V, 3) float32 with ``persons`` slots (in the body frame when ``canonical``),
-        and the transform ``R`` (3, 3), ``origin`` (3,) that :func:`restore` undoes.
+        x (M, T, V, C) float32 with ``persons`` slots (in the body frame when ``canonical`` and
+        the coordinates are x, y, z; image coordinates are taken as they are), and the transform
+        ``R`` (C, C), ``origin`` (C,) that :func:`restore` undoes.
     """
     x = np.zeros((persons, *sample.shape[:1], *sample.shape[2:]), dtype=np.float32)
     m = min(persons, sample.shape[1])
-    x[:m] = sample[:, :m].transpose(1, 0, 2, 3)  # (M, T, V, 3)
-    if not canonical:
-        return x, np.eye(3), np.zeros(3)
+    x[:m] = sample[:, :m].transpose(1, 0, 2, 3)  # (M, T, V, C)
+    c = sample.shape[-1]
+    if not canonical or c != 3:
+        return x, np.eye(c), np.zeros(c)
     R, origin = body_frame(x, layout)
     return to_body_frame(x, R, origin).astype(np.float32), R, origin
 
 
 def restore(y: np.ndarray, R: np.ndarray, origin: np.ndarray, present: np.ndarray) -> np.ndarray:
-    """Body-frame reconstruction (M, T, V, 3) back to store coordinates; absent entries zero."""
+    """Body-frame reconstruction (M, T, V, C) back to store coordinates; absent entries zero."""
     out = from_body_frame(y, R, origin).astype(np.float32)
     out[~present] = 0.0
     return out
@@ -115,17 +121,17 @@ def restore(y: np.ndarray, R: np.ndarray, origin: np.ndarray, present: np.ndarra
 def augment_clip(
     x: np.ndarray, rng: np.random.Generator, layout: Layout, p: TokenizerParams
 ) -> np.ndarray:
-    """Training augmentation of (M, T, V, 3) in the body frame (x lateral, y up): a left-right
+    """Training augmentation of (M, T, V, C) in the body frame (x lateral, y up): a left-right
     mirror with probability ``augment_mirror`` (x negated, left and right joints swapped), a
-    rotation about the vertical axis by ``U(-1, 1) * augment_yaw_deg`` degrees and a scale of
-    ``1 + U(-1, 1) * augment_scale``. Absent (all-zero) entries stay zero; MPJPE is measured on
-    unaugmented clips."""
+    rotation about the vertical axis by ``U(-1, 1) * augment_yaw_deg`` degrees (x, y, z only: an
+    image has no vertical axis to turn about) and a scale of ``1 + U(-1, 1) * augment_scale``.
+    Absent (all-zero) entries stay zero; MPJPE is measured on unaugmented clips."""
     mirror, yaw, scale = rng.random(), rng.uniform(-1, 1), rng.uniform(-1, 1)
     out = x.astype(np.float32, copy=True)
     if mirror < p.augment_mirror:
         out = out[:, :, layout.mirror_permutation()]
         out[..., 0] *= -1
-    if p.augment_yaw_deg > 0:
+    if p.augment_yaw_deg > 0 and x.shape[-1] == 3:
         theta = np.deg2rad(yaw * p.augment_yaw_deg)
         c, s = np.cos(theta), np.sin(theta)
         rot = np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]], dtype=np.float32)
@@ -270,7 +276,7 @@ def tokenize_sample(
     """Whole-sequence tokens and reconstruction of one stored sample.
 
     Returns:
-        tokens (M, ceil(T / downsample), L) int64, and the reconstruction (T, M', V, 3) float32
+        tokens (M, ceil(T / downsample), L) int64, and the reconstruction (T, M', V, C) float32
         in store coordinates (``decode(tokens)`` mapped back; M' = the sample's person slots).
     """
     cfg, layout = model.cfg, get_layout(model.cfg.layout)
@@ -291,14 +297,17 @@ def tokenize_sample(
 def evaluate(
     model: SkeletonTokenizer, store: SampleStore, indices: np.ndarray, p: TokenizerParams
 ) -> tuple[dict[str, float], np.ndarray]:
-    """Reconstruction metrics over whole test sequences, weighted by valid frames.
+    """Reconstruction metrics over whole test sequences, weighted by valid frames, in the store's
+    units (:func:`skelpipe.tokenizer.metrics.store_units`: mm, or pixels for image coordinates).
 
     Returns:
-        flat metrics (mpjpe_mm, pa_mpjpe_mm, accel_error_mm, pck_50mm, mpjpe_mm_<part>), and the
-        (n_tokens, L) token ids of the split (for codebook utilisation).
+        flat metrics (mpjpe_mm, pa_mpjpe_mm, accel_error_mm, pck_50mm, mpjpe_mm_<part>; ``px``
+        in place of ``mm`` and pck_10px for image coordinates), and the (n_tokens, L) token ids
+        of the split (for codebook utilisation).
     """
     model.eval()
     layout = get_layout(model.cfg.layout)
+    units = store_units(store.attrs, len(store.channels))
     sums: dict[str, float] = {}
     weights: dict[str, float] = {}
     all_tokens = []
@@ -311,7 +320,8 @@ def evaluate(
             present = present_frames(target)  # (M, T)
             n = float(present.sum())
             n_acc = float((present[:, 2:] & present[:, 1:-1] & present[:, :-2]).sum())
-            for k, v in reconstruction_metrics(pred, target, present, layout.body_parts).items():
+            values = reconstruction_metrics(pred, target, present, layout.body_parts, units)
+            for k, v in values.items():
                 w = n_acc if k.startswith("accel") else n
                 if w > 0 and np.isfinite(v):
                     sums[k] = sums.get(k, 0.0) + v * w
@@ -330,7 +340,7 @@ def codebook_metrics(tokens: np.ndarray, model: SkeletonTokenizer, prefix: str) 
 def rate_metrics(cfg: TokenizerConfig, layout: Layout) -> dict[str, float]:
     """Bits per frame (per person) and the compression ratio against float32 joints."""
     bits = sum(math.log2(cfg.codebook_size) for _ in range(cfg.levels)) / cfg.downsample
-    raw = layout.num_joints * 3 * 32
+    raw = layout.num_joints * cfg.in_channels * 32
     return {"bits_per_frame": bits, "compression_ratio": raw / bits}
 
 
