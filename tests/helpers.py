@@ -7,6 +7,7 @@ imported by ``conftest.py``: it needs torch, which tests of the data layers do n
 from __future__ import annotations
 
 import json
+import pickle
 import re
 import shutil
 import subprocess
@@ -463,3 +464,28 @@ def skeleton_batch(
     lo = get_layout(layout)
     g = torch.Generator().manual_seed(seed)
     return torch.randn(n, channels, frames, lo.num_joints, lo.max_persons, generator=g)
+
+
+def coco_pickle(path, n: int = 48, classes: int = 3) -> None:
+    """2-D COCO-17 keypoints with scores; each class moves one joint group, so it is learnable."""
+    rng = np.random.default_rng(3)
+    anns, names = [], []
+    for k in range(n):
+        t, label = int(rng.integers(20, 40)), k % classes
+        kp = rng.normal(500, 50, (1, 1, 17, 2)).repeat(t, axis=1)
+        kp[0, :, 5 + 2 * label, 1] += 80 * np.sin(np.linspace(0, 6, t))
+        name = f"video_{k:03d}"
+        anns.append(
+            {
+                "frame_dir": name,
+                "label": label,
+                "keypoint": kp.astype(np.float16),
+                "keypoint_score": rng.uniform(0.5, 1, (1, t, 17)).astype(np.float16),
+                "img_shape": (720, 1280),
+                "original_shape": (720, 1280),
+                "total_frames": t,
+            }
+        )
+        names.append(name)
+    split = {"train": names[: n * 3 // 4], "val": names[n * 3 // 4 :]}
+    path.write_bytes(pickle.dumps({"split": split, "annotations": anns}, protocol=4))

@@ -144,6 +144,16 @@ class DenoiseParams:
 
 
 @dataclass(frozen=True)
+class IngestParams:
+    """Section ``ingest``: keypoints from other tools (``skelpipe.io.sources``) -> a store."""
+
+    format: Literal["pyskl", "npz", "mars", "mmfi"]  # the importer (docs/data.md)
+    layout: str  # skeleton layout (skelpipe.skeleton.LAYOUTS); "" = from the joint count
+    clip_frames: int  # mars: consecutive frames per clip
+    score_channel: bool  # npz: the last channel of `poses` is a keypoint confidence
+
+
+@dataclass(frozen=True)
 class AlignParams:
     """Section ``align``: translation, optional ground alignment, second-actor padding."""
 
@@ -318,6 +328,7 @@ SECTION_TYPES: dict[str, type] = {
     "synth": SynthParams,
     "parse": ParseParams,
     "denoise": DenoiseParams,
+    "ingest": IngestParams,
     "align": AlignParams,
     "shard": ShardParams,
     "train": TrainParams,

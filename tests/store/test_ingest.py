@@ -11,7 +11,7 @@ from skelpipe.apps.store_exports import store_info, write_npz_store, write_pyskl
 from skelpipe.io.keypoints import KeypointSample, KeypointSource, SourceError
 from skelpipe.io.raw_sources import Rejected
 from skelpipe.params import ShardParams, ValidationParams
-from skelpipe.store.ingest import ingest_source
+from skelpipe.store.ingest import ingest_source, store_source
 from skelpipe.store.reader import SampleStore
 
 PARAMS = ShardParams(
@@ -146,3 +146,64 @@ def test_npz_export(tmp_path):
         assert z["scores"].shape == (anns[0]["total_frames"], 1, 17)  # (T, M, V)
     labels = (tmp_path / "npz" / "labels.csv").read_text().splitlines()
     assert labels[0] == "name,label" and labels[1] == "clip_000,0"
+
+
+def _store_arrays(path) -> dict:
+    s = SampleStore(path)
+    return {
+        "names": s.names,
+        "meta": {k: v.tolist() for k, v in s.meta.items()},
+        "samples": [s.sample(i) for i in range(len(s))],
+        "scores": [s.scores(i) for i in range(len(s))],
+        "shapes": [s.img_shape(i) for i in range(len(s))],
+        "splits": {
+            b: {p: s.split(b, p).tolist() for p in ("train", "val", "test")}
+            for b in s.attrs["benchmarks"]
+        },  # fmt: skip
+        "attrs": s.attrs,
+    }
+
+
+def test_store_source_reads_an_ingested_store_back(tmp_path):
+    anns = _annotations()
+    ingest_source(_source(anns, _splits(anns)), tmp_path / "a.zarr", PARAMS)
+    src = store_source(SampleStore(tmp_path / "a.zarr"))
+    assert (src.format, src.layout, src.channels, src.dtype) == (
+        "pyskl",
+        "coco17",
+        ("x", "y"),
+        "float16",
+    )
+    ingest_source(src, tmp_path / "b.zarr", PARAMS)
+    a, b = _store_arrays(tmp_path / "a.zarr"), _store_arrays(tmp_path / "b.zarr")
+    for key in ("names", "meta", "shapes", "splits", "attrs"):
+        assert a[key] == b[key], key
+    for x, y in zip(a["samples"] + a["scores"], b["samples"] + b["scores"], strict=True):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_a_transform_is_applied_and_its_failures_rejected(tmp_path):
+    anns = _annotations(n=6)
+
+    def halve(s: KeypointSample) -> KeypointSample:
+        if s.name == "clip_002":
+            raise ValueError("clip_002: cannot align")
+        s.keypoint = s.keypoint / 2
+        return s
+
+    counts, bad = ingest_source(_source(anns, _splits(anns)), tmp_path / "s.zarr", PARAMS, halve)
+    store = SampleStore(tmp_path / "s.zarr")
+    assert "clip_002" not in store.names and len(store) == 5
+    assert [r.stage for r in bad] == ["align"] and counts["n_rejected"] == 1
+    i = store.index_of["clip_000"]
+    np.testing.assert_array_equal(
+        store.sample(i)[:, 0], anns[0]["keypoint"][0].astype(np.float32) / 2
+    )
+
+
+def test_store_source_refuses_a_store_of_the_shard_stage(tmp_path):
+    from tests.helpers import build_store, make_sequences
+
+    _, store = build_store(tmp_path, make_sequences(n=4))
+    with pytest.raises(SourceError, match="not a store of imported keypoints"):
+        store_source(store)

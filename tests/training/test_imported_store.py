@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import pickle
 import subprocess
 
 import numpy as np
@@ -16,36 +15,11 @@ from skelpipe.io.pyskl import open_pyskl
 from skelpipe.models import model_config, store_model_config
 from skelpipe.store.ingest import ingest_source
 from skelpipe.store.reader import SampleStore
-from tests.helpers import ROOT, SHARD_PARAMS, TRAIN_PARAMS, train_stage_cmd
-
-
-def _coco_pickle(path, n: int = 48, classes: int = 3) -> None:
-    """2-D COCO-17 keypoints with scores; each class moves one joint group, so it is learnable."""
-    rng = np.random.default_rng(3)
-    anns, names = [], []
-    for k in range(n):
-        t, label = int(rng.integers(20, 40)), k % classes
-        kp = rng.normal(500, 50, (1, 1, 17, 2)).repeat(t, axis=1)
-        kp[0, :, 5 + 2 * label, 1] += 80 * np.sin(np.linspace(0, 6, t))
-        name = f"video_{k:03d}"
-        anns.append(
-            {
-                "frame_dir": name,
-                "label": label,
-                "keypoint": kp.astype(np.float16),
-                "keypoint_score": rng.uniform(0.5, 1, (1, t, 17)).astype(np.float16),
-                "img_shape": (720, 1280),
-                "original_shape": (720, 1280),
-                "total_frames": t,
-            }
-        )
-        names.append(name)
-    split = {"train": names[: n * 3 // 4], "val": names[n * 3 // 4 :]}
-    path.write_bytes(pickle.dumps({"split": split, "annotations": anns}, protocol=4))
+from tests.helpers import ROOT, SHARD_PARAMS, TRAIN_PARAMS, coco_pickle, train_stage_cmd
 
 
 def test_two_d_store_trains_and_scores(tmp_path) -> None:
-    _coco_pickle(tmp_path / "coco.pkl")
+    coco_pickle(tmp_path / "coco.pkl")
     counts, rejected = ingest_source(
         open_pyskl(tmp_path / "coco.pkl"), tmp_path / "s.zarr", SHARD_PARAMS
     )

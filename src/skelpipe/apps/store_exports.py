@@ -21,7 +21,7 @@ import numpy as np
 import zarr
 
 from skelpipe.atomic import atomic_file
-from skelpipe.store.reader import SampleStore
+from skelpipe.store.reader import SampleStore, store_splits
 
 
 def _annotation(store: SampleStore, i: int, dtype: np.dtype) -> dict:
@@ -37,32 +37,10 @@ def _annotation(store: SampleStore, i: int, dtype: np.dtype) -> dict:
     scores = store.scores(i)
     if scores is not None:
         ann["keypoint_score"] = scores[:, :m].transpose(1, 0, 2).astype(dtype)
-    shape = _img_shape(store, i)
+    shape = store.img_shape(i)
     if shape is not None:
         ann["img_shape"] = ann["original_shape"] = shape
     return ann
-
-
-def _img_shape(store: SampleStore, i: int) -> tuple[int, int] | None:
-    root = zarr.open_group(store.path, mode="r")
-    if "source_meta" not in root:
-        return None
-    h, w = int(root["source_meta/img_height"][i]), int(root["source_meta/img_width"][i])
-    return None if h < 0 else (h, w)
-
-
-def store_splits(store: SampleStore) -> dict[str, list[str]]:
-    """Split name -> sample names: the source's own splits verbatim when the store has them,
-    else ``<benchmark>_<part>`` for every benchmark part."""
-    root = zarr.open_group(store.path, mode="r")
-    if "source_splits" in root:
-        group = root["source_splits"]
-        return {k: [store.names[int(i)] for i in group[k][:]] for k in sorted(group.array_keys())}
-    out = {}
-    for bench in sorted(root["splits"].group_keys()):
-        for part in ("train", "val", "test"):
-            out[f"{bench}_{part}"] = [store.names[int(i)] for i in root["splits"][bench][part][:]]
-    return out
 
 
 def write_pyskl_store(store_path: Path, out: Path) -> int:

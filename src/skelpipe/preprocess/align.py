@@ -158,18 +158,18 @@ def prenormalize_2d(joints: np.ndarray, image_size: tuple[int, int]) -> np.ndarr
     """PYSKL ``PreNormalize2D`` (mode ``fix``): pixels -> [-1, 1] by the image (height, width),
     ``(x - w / 2) / (w / 2)``, ``(y - h / 2) / (h / 2)`` in float32 as PYSKL computes them.
 
-    Unlike PYSKL (which maps every value, padding included), a (frame, person) with no data stays
-    all zero, so absence keeps meaning all zeros downstream.
+    Unlike PYSKL (which maps every value, padding included), a joint with no data, (0, 0), stays
+    zero, so absence keeps meaning zeros downstream.
 
     Args:
         joints: (T, M, V, 2) float32 pixels.
     """
     h, w = image_size
     out = joints.astype(np.float32)  # a copy
-    present = np.any(joints != 0, axis=(2, 3))  # (T, M)
+    present = np.any(joints != 0, axis=-1)  # (T, M, V)
     x, y = out[..., 0], out[..., 1]
-    out[..., 0] = np.where(present[..., None], (x - (w / 2)) / (w / 2), 0)
-    out[..., 1] = np.where(present[..., None], (y - (h / 2)) / (h / 2), 0)
+    out[..., 0] = np.where(present, (x - (w / 2)) / (w / 2), 0)
+    out[..., 1] = np.where(present, (y - (h / 2)) / (h / 2), 0)
     return out
 
 
@@ -200,3 +200,56 @@ def align_sample(
     if params.prenormalize:
         out = prenormalize_3d(out, layout)
     return out
+
+
+# PYSKL PreNormalize2D: keypoints with a score at or below this are left out (and zeroed)
+SCORE_THRESHOLD = 0.01
+
+
+def prenormalize_2d_auto(joints: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """PYSKL ``PreNormalize2D`` (mode ``auto``) for keypoints of an unknown image: centre on the
+    box of the ``valid`` joints and scale it to [-1, 1] per axis, when the box is wider and
+    higher than 10 units; otherwise the values are kept. Joints not ``valid`` become zero.
+
+    Args:
+        joints: (T, M, V, 2) float32; valid: (T, M, V) bool.
+    """
+    out = np.where(valid[..., None], joints, 0).astype(np.float32)
+    if not valid.any():
+        return out
+    pts = joints[valid]  # (n, 2)
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    if (hi - lo > 10).all():
+        mid, half = (hi + lo) / 2, (hi - lo) / 2
+        out = np.where(valid[..., None], (joints - mid) / half, 0).astype(np.float32)
+    return out
+
+
+def align_keypoints(
+    keypoint: np.ndarray,
+    score: np.ndarray | None,
+    img_shape: tuple[int, int] | None,
+    params: AlignParams,
+    layout: Layout,
+) -> np.ndarray:
+    """The align stage on one imported sample ``(M, T, V, C)`` (M = the persons it has).
+
+    x, y, z: :func:`align_sample` with ``params`` (the person slots are the sample's own, so
+    ``pad_second_actor`` has nothing to fill). Image coordinates: PYSKL ``PreNormalize2D``,
+    mode ``fix`` (:func:`prenormalize_2d`) when the image size is known, else ``auto``
+    (:func:`prenormalize_2d_auto`); keypoints scored at or below :data:`SCORE_THRESHOLD` are
+    zeroed first, as PYSKL masks them.
+    """
+    joints = keypoint.transpose(1, 0, 2, 3).astype(np.float32)  # (T, M, V, C)
+    m = joints.shape[1]
+    if joints.shape[-1] == 3:
+        out = align_sample(joints, m, params, layout)
+    else:
+        valid = np.any(joints != 0, axis=-1)
+        if score is not None:
+            valid &= score.transpose(1, 0, 2) > SCORE_THRESHOLD
+        if img_shape is not None:
+            out = prenormalize_2d(np.where(valid[..., None], joints, 0), img_shape)
+        else:
+            out = prenormalize_2d_auto(joints, valid)
+    return np.ascontiguousarray(out.transpose(1, 0, 2, 3))

@@ -19,7 +19,7 @@ Layout of the extra arrays (beside those of :mod:`skelpipe.store.shards`)::
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +31,7 @@ from skelpipe.io.raw_sources import Rejected
 from skelpipe.params import ShardParams
 from skelpipe.sample_id import SampleId, SampleNameError
 from skelpipe.skeleton import Layout, get_layout
+from skelpipe.store.reader import SampleStore, store_splits
 from skelpipe.store.shards import NAME_BYTES, ShardError, StoreWriter
 
 PARTS = {"train": "train", "val": "val", "validate": "val", "valid": "val", "test": "test"}
@@ -88,9 +89,13 @@ class ImportedFormat:
 
 
 def ingest_source(
-    source: KeypointSource, out: Path, params: ShardParams
+    source: KeypointSource,
+    out: Path,
+    params: ShardParams,
+    transform: Callable[[KeypointSample], KeypointSample] | None = None,
 ) -> tuple[dict[str, int], list[Rejected]]:
-    """Write every good sample of ``source`` to the store ``out``.
+    """Write every good sample of ``source`` to the store ``out``, through ``transform`` when
+    given (the align stage's: :func:`skelpipe.preprocess.align.align_keypoints`).
 
     Returns:
         (counts for metrics, rejected rows: the source's own and the samples the store refused).
@@ -101,6 +106,8 @@ def ingest_source(
     layout = get_layout(source.layout)
     rejected: list[Rejected] = []
     samples = _good(source.samples, rejected)
+    if transform is not None:
+        samples = _transformed(samples, transform, rejected, source.format)
     first = next(samples, None)
     if first is None:
         raise SourceError(f"{source.format} source: no usable sample ({len(rejected)} rejected)")
@@ -135,6 +142,61 @@ def ingest_source(
         meta.create_array(key, data=np.asarray(values, dtype=np.int64))
     counts.update(n_rejected=len(rejected), n_persons_dropped=dropped)
     return counts, rejected
+
+
+def mark_aligned(path: Path, img_shapes: set[tuple[int, int] | None]) -> None:
+    """Record in an aligned store that its coordinates were aligned and, when every 2-D sample
+    came from one image size, that size (``image_size``: errors are then reported in its
+    pixels, :func:`skelpipe.tokenizer.metrics.store_units`)."""
+    root = zarr.open_group(str(path), mode="a")
+    attrs: dict = {"aligned": True}
+    if len(img_shapes) == 1 and None not in img_shapes:
+        attrs["image_size"] = list(next(iter(img_shapes)))
+    root.attrs.update(attrs)
+
+
+def store_source(store: SampleStore) -> KeypointSource:
+    """A store written by :func:`ingest_source` read back as the source it came from: the same
+    format, layout, channels, split lists and samples (persons as imported, labels, scores,
+    image shapes), one sample at a time."""
+    a = store.attrs
+    if "source_format" not in a:
+        raise SourceError(f"{store.path}: not a store of imported keypoints (no source_format)")
+
+    def samples() -> Iterator[KeypointSample]:
+        for i in range(len(store)):
+            m = max(int(store.meta["n_actors"][i]), 1)
+            score = store.scores(i)
+            label = int(store.meta["label"][i])
+            yield KeypointSample(
+                name=store.names[i],
+                keypoint=store.sample(i)[:, :m].transpose(1, 0, 2, 3),
+                score=None if score is None else score[:, :m].transpose(1, 0, 2),
+                label=None if label < 0 else label,
+                img_shape=store.img_shape(i),
+            )
+
+    return KeypointSource(
+        format=str(a["source_format"]),
+        layout=str(a["layout"]),
+        channels=tuple(a["channels"]),
+        samples=samples(),
+        splits=store_splits(store),
+        dtype=str(a.get("source_dtype", "float32")),
+    )
+
+
+def _transformed(
+    samples: Iterator[KeypointSample],
+    transform: Callable[[KeypointSample], KeypointSample],
+    rejected: list[Rejected],
+    source: str,
+) -> Iterator[KeypointSample]:
+    for s in samples:
+        try:
+            yield transform(s)
+        except ValueError as err:
+            rejected.append(Rejected(s.name, source, None, str(err), "align"))
 
 
 def _good(

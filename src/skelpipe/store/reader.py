@@ -66,3 +66,26 @@ class SampleStore:
             known = list(root["splits"].group_keys())
             raise KeyError(f"benchmark {benchmark!r} not in store (has {known})")
         return root["splits"][benchmark][part][:]
+
+    def img_shape(self, i: int) -> tuple[int, int] | None:
+        """(height, width) of the image sample ``i``'s 2-D coordinates refer to, as imported
+        (``source_meta``), or None when the source gave none."""
+        root = zarr.open_group(self.path, mode="r")
+        if "source_meta" not in root:
+            return None
+        h, w = int(root["source_meta/img_height"][i]), int(root["source_meta/img_width"][i])
+        return None if h < 0 else (h, w)
+
+
+def store_splits(store: SampleStore) -> dict[str, list[str]]:
+    """Split name -> sample names: the source's own splits verbatim when the store has them,
+    else ``<benchmark>_<part>`` for every benchmark part."""
+    root = zarr.open_group(store.path, mode="r")
+    if "source_splits" in root:
+        group = root["source_splits"]
+        return {k: [store.names[int(i)] for i in group[k][:]] for k in sorted(group.array_keys())}
+    out = {}
+    for bench in sorted(root["splits"].group_keys()):
+        for part in ("train", "val", "test"):
+            out[f"{bench}_{part}"] = [store.names[int(i)] for i in root["splits"][bench][part][:]]
+    return out

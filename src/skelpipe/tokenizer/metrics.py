@@ -24,6 +24,7 @@ import numpy as np
 MM = 1000.0  # metres -> millimetres
 PCK_MM = 50.0  # PCK threshold for x, y, z (mm)
 PCK_PX = 10.0  # PCK threshold for image coordinates (pixels of the source image)
+PCK_UNIT = 0.05  # ... for 2-D coordinates scaled to [-1, 1] by each sample's box
 
 
 @dataclass(frozen=True)
@@ -42,13 +43,16 @@ METRES = Units("mm", (MM, MM, MM), PCK_MM)
 def store_units(attrs: Mapping[str, Any], channels: int) -> Units:
     """The units of a store: x, y, z in metres -> mm; image coordinates -> pixels, undoing the
     align stage's scaling to [-1, 1] when the store records the image size (NTU ``color2d`` /
-    ``depth2d``), as read otherwise (imported 2-D keypoints are stored in pixels)."""
+    ``depth2d``, imported keypoints of one image size), as read for an unaligned import (pixels);
+    ``u`` (the [-1, 1] box units) for 2-D keypoints aligned without a common image size."""
     if channels == 3:
         return METRES
     size = attrs.get("image_size")
     if size is not None:
         h, w = size
         return Units("px", (w / 2, h / 2), PCK_PX)
+    if attrs.get("aligned"):  # scaled to [-1, 1] by boxes of unknown images: no pixels left
+        return Units("u", (1.0,) * channels, PCK_UNIT)
     return Units("px", (1.0,) * channels, PCK_PX)
 
 
