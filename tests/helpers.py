@@ -279,6 +279,15 @@ TINY_TOKENIZER = {
 TINY_TOKEN_STREAM = {"epochs": 1, "window": 4, "warmup_epochs": 0, "eval_every": 1}
 
 
+def run_train_stage(store: Path, params: Path, run: Path, stream: str) -> dict:
+    """Run the train stage (one subprocess, from the repository root) on ``store``; its metrics."""
+    res = subprocess.run(
+        train_stage_cmd(store, params, run, stream=stream), cwd=ROOT, capture_output=True, text=True
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    return json.loads((run / "metrics.json").read_text())
+
+
 def copy_repository(dest: Path, tiny: bool = True, overrides: dict | None = None) -> Path:
     """A git + DVC copy of this repository's files (no metrics, no dvc.lock) at ``dest``, one
     commit (DVCLive wants a HEAD); ``tiny``: the tiny params above; ``overrides``: section ->

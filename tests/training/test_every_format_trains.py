@@ -5,9 +5,7 @@ files written here in each format (no third-party data)."""
 from __future__ import annotations
 
 import dataclasses
-import json
 import pickle
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +19,7 @@ from skelpipe.store.reader import SampleStore
 from skelpipe.tokenizer.train import ClipDataset, fit_tokenizer, model_config, run_identity
 from stages.align_keypoints import app as align_app
 from stages.ingest import app as ingest_app
-from tests.helpers import ROOT, TOKENIZER_PARAMS, TRAIN_PARAMS, train_stage_cmd
+from tests.helpers import ROOT, TOKENIZER_PARAMS, TRAIN_PARAMS, run_train_stage
 
 pytestmark = pytest.mark.slow
 RNG = np.random.default_rng(4)
@@ -106,14 +104,7 @@ def test_labelled_sources_train_a_classifier(tmp_path, fmt, make, layout, channe
     assert store.attrs["layout"] == layout and len(store.channels) == channels
     assert store.attrs["aligned"] and store.attrs["source_format"] == fmt
     run = tmp_path / "run"
-    res = subprocess.run(
-        train_stage_cmd(tmp_path / "store.zarr", params, run, stream="joint"),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
-    assert res.returncode == 0, res.stderr[-2000:]
-    metrics = json.loads((run / "metrics.json").read_text())
+    metrics = run_train_stage(tmp_path / "store.zarr", params, run, "joint")
     assert metrics["test_n"] == 9 and np.isfinite(metrics["final_train_loss"])
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
-import subprocess
 
 import numpy as np
 import yaml
@@ -15,7 +13,7 @@ from skelpipe.io.pyskl import open_pyskl
 from skelpipe.models import model_config, store_model_config
 from skelpipe.store.ingest import ingest_source
 from skelpipe.store.reader import SampleStore
-from tests.helpers import ROOT, SHARD_PARAMS, TRAIN_PARAMS, coco_pickle, train_stage_cmd
+from tests.helpers import SHARD_PARAMS, TRAIN_PARAMS, coco_pickle, run_train_stage
 
 
 def test_two_d_store_trains_and_scores(tmp_path) -> None:
@@ -38,14 +36,7 @@ def test_two_d_store_trains_and_scores(tmp_path) -> None:
     params = tmp_path / "params.yaml"
     params.write_text(yaml.safe_dump({"train": dataclasses.asdict(p)}, sort_keys=False))
     run = tmp_path / "run"
-    res = subprocess.run(
-        train_stage_cmd(tmp_path / "s.zarr", params, run, stream="bone"),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
-    assert res.returncode == 0, res.stderr[-2000:]
-    metrics = json.loads((run / "metrics.json").read_text())
+    metrics = run_train_stage(tmp_path / "s.zarr", params, run, "bone")
     assert metrics["test_n"] == 12 and 0.0 <= metrics["test_top1"] <= 1.0
     scores = load_scores(run / "out" / "scores_test.npz")
     assert scores.scores.shape == (12, 3)
