@@ -23,7 +23,7 @@ def frame_picks(sample: np.ndarray, n: int) -> np.ndarray:
 
 
 def _limits(rows: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    pts = np.concatenate([r.reshape(-1, 3) for r in rows])
+    pts = np.concatenate([r.reshape(-1, r.shape[-1]) for r in rows])
     pts = pts[np.any(pts != 0, axis=1)]
     if len(pts) == 0:
         return np.array([-1.0, -1.0]), np.array([1.0, 1.0])
@@ -52,10 +52,11 @@ def save_strips(
     n_frames: int = 6,
     styles: list[str] | None = None,
 ) -> None:
-    """Write a PNG with one row per sample (T, M, V, 3), ``n_frames`` frames across.
+    """Write a PNG with one row per sample (T, M, V, C), ``n_frames`` frames across.
 
     Rows share frame picks in groups of equal length (e.g. original and reconstruction) and one
-    set of axis limits, so differences are visible.
+    set of axis limits, so differences are visible. Image coordinates (C = 2) are drawn with y
+    down, as in the image.
     """
     import matplotlib
 
@@ -75,7 +76,7 @@ def save_strips(
             if t < len(sample):
                 draw_frame(ax, sample[t], layout, (styles or ["-"] * len(rows))[r])
             ax.set_xlim(lo[0], hi[0])
-            ax.set_ylim(lo[1], hi[1])
+            ax.set_ylim((hi[1], lo[1]) if sample.shape[-1] == 2 else (lo[1], hi[1]))
             ax.set_aspect("equal")
             ax.set_xticks([])
             ax.set_yticks([])
