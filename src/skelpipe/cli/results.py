@@ -18,6 +18,8 @@ SECTIONS = {
     "synthetic": (Path("docs/models.md"), Path("metrics/ensemble.json")),
     "tokenizer_synthetic": (Path("docs/tokenizer.md"), Path("metrics/tokenizer.json")),
     "tokenizer_nw_ucla": (Path("docs/tokenizer.md"), Path("metrics/nw_ucla/tokenizer.json")),
+    # an experiment's record (dvc exp run -S denoise.coords=color2d), kept beside its page
+    "synthetic_color2d": (Path("docs/models.md"), Path("docs/results/color2d/ensemble.json")),
 }
 
 
