@@ -35,19 +35,16 @@ def main(
         fail(f"{store}: {err}")
     layout = get_layout(source.layout)
 
+    shapes: set[tuple[int, int] | None] = set()  # the image sizes seen (one: recorded)
+
     def align(s: KeypointSample) -> KeypointSample:
+        shapes.add(s.img_shape)
         s.keypoint = align_keypoints(s.keypoint, s.score, s.img_shape, p, layout)
         return s
 
-    shapes: set[tuple[int, int] | None] = set()
-
-    def align_and_note(s: KeypointSample) -> KeypointSample:
-        shapes.add(s.img_shape)
-        return align(s)
-
     try:
         with atomic_dir(out) as tmp:
-            counts, bad = ingest_source(source, tmp, shard, align_and_note)
+            counts, bad = ingest_source(source, tmp, shard, align)
             mark_aligned(tmp, shapes if len(source.channels) == 2 else set())
     except (SourceError, ValueError) as err:
         fail(str(err))
